@@ -1,0 +1,223 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** The roles one process can play; `npm start` runs all of them on one port. */
+export const ROLE_NAMES = ['server', 'gateway', 'workers'] as const;
+export type Role = (typeof ROLE_NAMES)[number];
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+/** Durations like `15m`, `30d`, `900s`, `250ms` or a bare number of seconds. */
+const duration = z.string().transform((value, ctx) => {
+  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
+  if (!m) {
+    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 900, 15m, 12h or 30d' });
+    return z.NEVER;
+  }
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
+    (m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'
+  ];
+  return Number(m[1]) * factor;
+});
+
+const url = (protocols: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return protocols.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
+
+/**
+ * Every environment variable the process reads, with its local default.
+ * The README's configuration table mirrors this schema.
+ */
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  ROLES: z
+    .string()
+    .default('server,gateway,workers')
+    .transform((v, ctx) => {
+      const roles = [
+        ...new Set(
+          v
+            .split(',')
+            .map((r) => r.trim())
+            .filter(Boolean),
+        ),
+      ];
+      const bad = roles.filter((r) => !(ROLE_NAMES as readonly string[]).includes(r));
+      if (roles.length === 0 || bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected a comma-separated list of ${ROLE_NAMES.join(', ')}; got ${bad.join(', ') || 'nothing'}`,
+        });
+        return z.NEVER;
+      }
+      return roles as Role[];
+    }),
+  DATABASE_URL: url(['postgres:', 'postgresql:']).default(
+    'postgres://postgres@127.0.0.1:5432/unimal',
+  ),
+  DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_CREATE: bool.optional(),
+  MIGRATE_ON_START: bool.default(true),
+  REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_.-]*$/, 'letters, digits and : _ . - only')
+    .default('unimal:'),
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  ACCESS_TOKEN_TTL: duration.default(900_000),
+  REFRESH_TOKEN_TTL: duration.default(30 * 86_400_000),
+  PASSWORD_HASH_COST: int(10, 20).default(15),
+  LOGIN_LIMIT_PER_ACCOUNT: int(1, 100_000).default(10),
+  LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
+  LOGIN_LIMIT_WINDOW: duration.default(900_000),
+  SIGNUP_LIMIT_PER_IP: int(1, 1_000_000).default(20),
+  SIGNUP_LIMIT_WINDOW: duration.default(3_600_000),
+  TRUST_PROXY: bool.default(false),
+  CORS_ORIGINS: z.string().default(''),
+  BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
+  SHUTDOWN_TIMEOUT: duration.default(10_000),
+  DATA_DIR: z.string().min(1).default('.data'),
+  S3_ENDPOINT: z.string().optional(),
+  S3_BUCKET: z.string().default('unimal-media'),
+  S3_REGION: z.string().default('us-east-1'),
+  S3_ACCESS_KEY_ID: z.string().optional(),
+  S3_SECRET_ACCESS_KEY: z.string().optional(),
+  MEDIA_PUBLIC_URL: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  env: Env['NODE_ENV'];
+  port: number;
+  host: string;
+  roles: Role[];
+  databaseUrl: string;
+  databasePoolSize: number;
+  /** Create the database when it does not exist (default: everywhere but production). */
+  databaseCreate: boolean;
+  migrateOnStart: boolean;
+  redisUrl: string;
+  redisPrefix: string;
+  jwtSecret: Uint8Array;
+  accessTokenTtlMs: number;
+  refreshTokenTtlMs: number;
+  passwordHashCost: number;
+  loginLimit: { perAccount: number; perIp: number; windowMs: number };
+  signupLimit: { perIp: number; windowMs: number };
+  trustProxy: boolean;
+  corsOrigins: string[];
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  dataDir: string;
+  s3: {
+    endpoint?: string;
+    bucket: string;
+    region: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    publicUrl?: string;
+  };
+  logLevel: Env['LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
+  const raw = Object.fromEntries(
+    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
+  );
+  const parsed = envSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  const env = parsed.data;
+  const dataDir = path.resolve(env.DATA_DIR);
+  if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
+    throw new ConfigError(
+      'invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production',
+    );
+  }
+  return {
+    env: env.NODE_ENV,
+    port: env.PORT,
+    host: env.HOST,
+    roles: env.ROLES,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseCreate: env.DATABASE_CREATE ?? env.NODE_ENV !== 'production',
+    migrateOnStart: env.MIGRATE_ON_START,
+    redisUrl: env.REDIS_URL,
+    redisPrefix: env.REDIS_PREFIX,
+    jwtSecret: new TextEncoder().encode(env.JWT_SECRET ?? localJwtSecret(dataDir)),
+    accessTokenTtlMs: env.ACCESS_TOKEN_TTL,
+    refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
+    passwordHashCost: env.PASSWORD_HASH_COST,
+    loginLimit: {
+      perAccount: env.LOGIN_LIMIT_PER_ACCOUNT,
+      perIp: env.LOGIN_LIMIT_PER_IP,
+      windowMs: env.LOGIN_LIMIT_WINDOW,
+    },
+    signupLimit: { perIp: env.SIGNUP_LIMIT_PER_IP, windowMs: env.SIGNUP_LIMIT_WINDOW },
+    trustProxy: env.TRUST_PROXY,
+    corsOrigins: env.CORS_ORIGINS.split(',')
+      .map((o) => o.trim())
+      .filter(Boolean),
+    bodyLimit: env.BODY_LIMIT,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
+    dataDir,
+    s3: {
+      endpoint: env.S3_ENDPOINT,
+      bucket: env.S3_BUCKET,
+      region: env.S3_REGION,
+      accessKeyId: env.S3_ACCESS_KEY_ID,
+      secretAccessKey: env.S3_SECRET_ACCESS_KEY,
+      publicUrl: env.MEDIA_PUBLIC_URL,
+    },
+    logLevel: env.LOG_LEVEL,
+  };
+}
+
+/**
+ * Outside production a secret is generated once and kept in the data folder,
+ * so restarts keep sessions without anyone having to configure one.
+ */
+function localJwtSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    const existing = readFileSync(file, 'utf8').trim();
+    if (existing.length >= 32) return existing;
+  } catch {
+    // not there yet: generated below
+  }
+  mkdirSync(dataDir, { recursive: true });
+  const secret = randomBytes(48).toString('base64url');
+  // 'wx' fails if another process won the race; then read what it wrote.
+  try {
+    writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    return secret;
+  } catch {
+    return readFileSync(file, 'utf8').trim();
+  }
+}

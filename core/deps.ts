@@ -1,0 +1,40 @@
+import type { Config } from './config.ts';
+import { createSql, type Sql } from './db.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createRedis, type Redis } from './redis.ts';
+
+/**
+ * Everything a role needs, built once per process by the entrypoint (or once per
+ * test file) and passed down explicitly. Nothing here lives at module level.
+ */
+export interface Deps {
+  config: Config;
+  logger: Logger;
+  sql: Sql;
+  redis: Redis;
+  metrics: Metrics;
+  /** Flipped when shutdown begins, so /readyz answers 503 while requests drain. */
+  lifecycle: { shuttingDown: boolean };
+}
+
+export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
+  const logger = overrides.logger ?? createLogger(config);
+  return {
+    config,
+    logger,
+    sql: overrides.sql ?? createSql(config, logger),
+    redis: overrides.redis ?? createRedis(config, logger),
+    metrics: overrides.metrics ?? createMetrics(),
+    lifecycle: overrides.lifecycle ?? { shuttingDown: false },
+  };
+}
+
+export async function closeDeps(deps: Deps): Promise<void> {
+  await Promise.allSettled([
+    deps.sql.end({ timeout: 5 }),
+    deps.redis.status === 'end'
+      ? Promise.resolve()
+      : deps.redis.quit().catch(() => deps.redis.disconnect()),
+  ]);
+}

@@ -1,0 +1,114 @@
+import type { OpenAPIHono } from '@hono/zod-openapi';
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
+import { secureHeaders } from 'hono/secure-headers';
+import type { Deps } from '../deps.ts';
+import { AppError, toAppError } from '../errors.ts';
+import { createOpsRoutes } from './ops.ts';
+import type { AppEnv } from './types.ts';
+
+const HTTP_EXCEPTION_CODES: Record<number, AppError['code']> = {
+  400: 'validation_failed',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'not_found',
+  413: 'payload_too_large',
+  415: 'unsupported_media_type',
+};
+
+/** Hono's own exceptions (malformed JSON, wrong media type, body limit) in the contract's shape. */
+function fromHttpException(err: HTTPException): AppError {
+  const code =
+    HTTP_EXCEPTION_CODES[err.status] ?? (err.status >= 500 ? 'internal' : 'validation_failed');
+  const message =
+    err.status === 413
+      ? 'request body too large'
+      : err.status === 415
+        ? 'unsupported content type: send application/json'
+        : err.message || 'bad request';
+  return new AppError(code, message, { cause: err });
+}
+
+export interface HttpAppOptions {
+  /** The API (server role); the ops routes are always there. */
+  api?: Hono<AppEnv> | OpenAPIHono<AppEnv>;
+}
+
+/**
+ * The HTTP app of one process: request ids, logs, metrics, security headers,
+ * the contract's error format for everything (unknown routes included), ops
+ * routes, and the API when this process plays the server role.
+ */
+export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<AppEnv> {
+  const { config, logger, metrics } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.use(
+    requestId({
+      // Accept an upstream id (from the reverse proxy) when it looks sane.
+      generator: () => crypto.randomUUID(),
+      limitLength: 128,
+    }),
+  );
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    const log = logger.child({ reqId: c.get('requestId') });
+    c.set('log', log);
+    await next();
+    const seconds = (performance.now() - started) / 1000;
+    // After next() the route index points at the last handler that ran; when that
+    // is a middleware, no route matched (bounded label cardinality either way).
+    const matched = matchedRoutes(c).at(c.req.routeIndex);
+    const route = matched && matched.method !== 'ALL' ? matched.path : 'unmatched';
+    metrics.httpDuration.observe(
+      { method: c.req.method, route, status: String(c.res.status) },
+      seconds,
+    );
+    const level = c.res.status >= 500 ? 'error' : 'info';
+    log[level](
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        ms: Math.round(seconds * 10_000) / 10,
+      },
+      'request',
+    );
+  });
+
+  app.use(secureHeaders({ crossOriginResourcePolicy: 'cross-origin' }));
+  if (config.corsOrigins.length > 0) {
+    app.use('/api/*', cors({ origin: config.corsOrigins, maxAge: 600, credentials: false }));
+  }
+  app.use(
+    '/api/*',
+    bodyLimit({
+      maxSize: config.bodyLimit,
+      onError: () => {
+        throw new AppError('payload_too_large', `request body exceeds ${config.bodyLimit} bytes`);
+      },
+    }),
+  );
+
+  app.route('/', createOpsRoutes(deps));
+  if (options.api) app.route('/', options.api);
+
+  app.notFound((c) =>
+    c.json(new AppError('not_found', `no route for ${c.req.method} ${c.req.path}`).toJSON(), 404),
+  );
+
+  app.onError((thrown, c) => {
+    const err = thrown instanceof HTTPException ? fromHttpException(thrown) : toAppError(thrown);
+    const log = c.get('log') ?? logger;
+    if (err.report) log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
+    if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
+    return c.json(err.toJSON(), err.status as 400);
+  });
+
+  return app;
+}

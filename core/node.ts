@@ -1,0 +1,101 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { startGateway } from '../gateway/index.ts';
+import { createApi } from '../server/api.ts';
+import { startWorkers } from '../workers/index.ts';
+import type { Config } from './config.ts';
+import { createSql, ensureDatabase } from './db.ts';
+import { closeDeps, createDeps, type Deps } from './deps.ts';
+import { createHttpApp } from './http/app.ts';
+import { createLogger, type Logger } from './logger.ts';
+import { migrate } from './migrate.ts';
+import { connectRedis } from './redis.ts';
+import type { RunningRole } from './roles.ts';
+
+export interface RunningNode {
+  port: number;
+  deps: Deps;
+  httpServer: Server;
+  stop(): Promise<void>;
+}
+
+/** Waits for PostgreSQL at start (a compose stack starts everything at once), then gives up clearly. */
+async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (config.databaseCreate && (await ensureDatabase(config.databaseUrl))) {
+        logger.info('database created');
+      }
+      if (!config.migrateOnStart) return;
+      const sql = createSql({ ...config, databasePoolSize: 1 }, logger);
+      try {
+        await migrate(sql, { logger });
+      } finally {
+        await sql.end({ timeout: 5 });
+      }
+      return;
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      const transient = code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT' || code === '57P03';
+      if (!transient || Date.now() > deadline) throw err;
+      logger.warn({ attempt, code }, 'PostgreSQL not reachable yet; retrying');
+      await new Promise((r) => setTimeout(r, Math.min(attempt * 500, 3_000)));
+    }
+  }
+}
+
+/** Starts one process: migrations, then the HTTP server on the configured port and the configured roles. */
+export async function startNode(
+  config: Config,
+  options: { logger?: Logger } = {},
+): Promise<RunningNode> {
+  const logger = options.logger ?? createLogger(config);
+  await prepareDatabase(config, logger);
+
+  const deps = createDeps(config, { logger });
+  try {
+    await connectRedis(deps.redis);
+  } catch (err) {
+    // Not fatal: the client keeps reconnecting and /readyz reports 503 meanwhile.
+    logger.warn({ err: (err as Error).message }, 'Redis not reachable at start');
+  }
+
+  const app = createHttpApp(deps, {
+    api: config.roles.includes('server') ? createApi(deps) : undefined,
+  });
+  const httpServer = await new Promise<Server>((resolve, reject) => {
+    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
+      resolve(server as Server),
+    ) as Server;
+    server.once('error', reject);
+  });
+  // Keep-alive sockets outliving the reverse proxy's idle timeout cause spurious 502s.
+  httpServer.keepAliveTimeout = 65_000;
+  const port = (httpServer.address() as AddressInfo).port;
+
+  const roles: RunningRole[] = [];
+  if (config.roles.includes('gateway')) roles.push(await startGateway({ deps, httpServer }));
+  if (config.roles.includes('workers')) roles.push(await startWorkers({ deps, httpServer }));
+
+  logger.info({ port, roles: config.roles }, `listening on http://${config.host}:${port}`);
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      deps.lifecycle.shuttingDown = true;
+      logger.info('shutting down');
+      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
+      httpServer.closeIdleConnections();
+      // Roles first (gateway tells clients to reconnect elsewhere, workers finish their batch).
+      await Promise.allSettled(roles.map((r) => r.stop()));
+      const timer = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
+      await closed;
+      clearTimeout(timer);
+      await closeDeps(deps);
+      logger.info('stopped');
+    })());
+
+  return { port, deps, httpServer, stop };
+}

@@ -1,0 +1,37 @@
+import type { Deps } from '../core/deps.ts';
+import { createRouter } from '../core/http/openapi.ts';
+import { createDocsRoutes } from './docs/routes.ts';
+import { createAuthRoutes } from './features/auth/routes.ts';
+import { createUserRoutes } from './features/users/routes.ts';
+
+export const API_PREFIX = '/api/v1';
+
+/** The public API of the server role: every feature router, the OpenAPI document and its reference page. */
+export function createApi(deps: Deps) {
+  const v1 = createRouter();
+  v1.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
+    type: 'http',
+    scheme: 'bearer',
+    bearerFormat: 'JWT',
+  });
+
+  v1.route('/', createAuthRoutes(deps));
+  v1.route('/', createUserRoutes(deps));
+
+  v1.doc31('/openapi.json', {
+    openapi: '3.1.0',
+    info: {
+      title: 'Unimal API',
+      version: '1',
+      description:
+        'Share the animals around you as located, photographed sightings. Errors are ' +
+        '`{ "error": { "code", "message", "details"? } }`; lists are `{ items, nextCursor }`.',
+    },
+    servers: [{ url: API_PREFIX }],
+  });
+  v1.route('/', createDocsRoutes());
+
+  const api = createRouter();
+  api.route(API_PREFIX, v1);
+  return api;
+}

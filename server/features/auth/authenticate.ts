@@ -1,0 +1,35 @@
+import type { MiddlewareHandler } from 'hono';
+import type { Deps } from '../../../core/deps.ts';
+import { unauthorized } from '../../../core/errors.ts';
+import type { AppEnv, AuthContext } from '../../../core/http/types.ts';
+import { isSessionActive } from './queries.ts';
+import { verifyAccessToken } from './tokens.ts';
+
+/**
+ * Verifies an access token and that its session is still live (not logged out,
+ * not revoked by reuse detection, its user not deleted). The HTTP middleware
+ * and the socket handshake both go through here.
+ */
+export async function authenticate(
+  deps: Pick<Deps, 'sql' | 'config'>,
+  token: string,
+): Promise<AuthContext> {
+  const claims = await verifyAccessToken(token, deps.config.jwtSecret);
+  if (!(await isSessionActive(deps.sql, claims.sessionId, claims.userId))) {
+    throw unauthorized('session is no longer valid');
+  }
+  return claims;
+}
+
+const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)$/i;
+
+export function requireAuth(deps: Pick<Deps, 'sql' | 'config'>): MiddlewareHandler<AppEnv> {
+  return async (c, next) => {
+    const header = c.req.header('authorization');
+    const token = header ? BEARER.exec(header.trim())?.[1] : undefined;
+    if (!token)
+      throw unauthorized(header ? 'malformed Authorization header' : 'missing bearer token');
+    c.set('auth', await authenticate(deps, token));
+    await next();
+  };
+}

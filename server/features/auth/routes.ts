@@ -1,0 +1,219 @@
+import { isIP } from 'node:net';
+import { createRoute } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import type { Deps } from '../../../core/deps.ts';
+import { AppError, conflict, unauthorized } from '../../../core/errors.ts';
+import { clientIp } from '../../../core/http/client-ip.ts';
+import { createRouter, errorResponses } from '../../../core/http/openapi.ts';
+import type { AppEnv } from '../../../core/http/types.ts';
+import { toMe } from '../users/queries.ts';
+import { createDummyHash, hashPassword, verifyPassword } from './passwords.ts';
+import {
+  findUserForLogin,
+  insertSession,
+  insertUser,
+  revokeSessionByToken,
+  rotateRefreshToken,
+} from './queries.ts';
+import { createAuthLimiters } from './rate-limit.ts';
+import {
+  AuthResultSchema,
+  LoginBody,
+  LogoutBody,
+  RefreshBody,
+  SignupBody,
+  TokenPairSchema,
+} from './schema.ts';
+import { hashRefreshToken, newRefreshToken, signAccessToken } from './tokens.ts';
+
+const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
+
+const signupRoute = createRoute({
+  method: 'post',
+  path: '/auth/signup',
+  tags: ['auth'],
+  summary: 'Create an account and sign in',
+  request: { body: json(SignupBody) },
+  responses: {
+    201: {
+      description: 'account created',
+      content: { 'application/json': { schema: AuthResultSchema } },
+    },
+    ...errorResponses(400, 409, 413, 415, 429, 503),
+  },
+});
+
+const loginRoute = createRoute({
+  method: 'post',
+  path: '/auth/login',
+  tags: ['auth'],
+  summary: 'Sign in with email and password',
+  request: { body: json(LoginBody) },
+  responses: {
+    200: {
+      description: 'signed in',
+      content: { 'application/json': { schema: AuthResultSchema } },
+    },
+    ...errorResponses(400, 401, 413, 415, 429, 503),
+  },
+});
+
+const refreshRoute = createRoute({
+  method: 'post',
+  path: '/auth/refresh',
+  tags: ['auth'],
+  summary: 'Trade a refresh token for a new token pair',
+  description:
+    'The presented refresh token is spent. Presenting a spent token again revokes its whole ' +
+    'family (the session), so a stolen token stops working for thief and owner alike.',
+  request: { body: json(RefreshBody) },
+  responses: {
+    200: {
+      description: 'new tokens',
+      content: { 'application/json': { schema: TokenPairSchema } },
+    },
+    ...errorResponses(400, 401, 413, 415, 503),
+  },
+});
+
+const logoutRoute = createRoute({
+  method: 'post',
+  path: '/auth/logout',
+  tags: ['auth'],
+  summary: 'End the session the refresh token belongs to',
+  description: 'Idempotent: an unknown or already revoked token also answers 204.',
+  request: { body: json(LogoutBody) },
+  responses: {
+    204: { description: 'signed out' },
+    ...errorResponses(400, 413, 415, 503),
+  },
+});
+
+export function createAuthRoutes(deps: Deps) {
+  const { config, sql, metrics } = deps;
+  const limiters = createAuthLimiters(deps.redis, config);
+  // Built lazily once, then reused: verifying against it equalises login timing.
+  let dummy: Promise<string> | undefined;
+  const dummyHash = () => {
+    dummy ??= createDummyHash(config.passwordHashCost);
+    return dummy;
+  };
+
+  const sessionMeta = (c: Context<AppEnv>) => {
+    const ip = clientIp(c, config.trustProxy);
+    return {
+      ip: isIP(ip) ? ip : null,
+      userAgent: c.req.header('user-agent')?.slice(0, 512) ?? null,
+    };
+  };
+
+  const issueTokens = async (userId: string, sessionId: string, refreshToken: string) => ({
+    accessToken: await signAccessToken(
+      { userId, sessionId },
+      config.jwtSecret,
+      config.accessTokenTtlMs,
+    ),
+    refreshToken,
+    expiresIn: Math.round(config.accessTokenTtlMs / 1000),
+  });
+
+  const router = createRouter();
+
+  router.openapi(signupRoute, async (c) => {
+    const body = c.req.valid('json');
+    await limiters.beforeSignup(clientIp(c, config.trustProxy));
+    const passwordHash = await hashPassword(body.password, config.passwordHashCost);
+    const refresh = newRefreshToken();
+    const meta = sessionMeta(c);
+    try {
+      const { user, sessionId } = await sql.begin(async (tx) => {
+        const user = await insertUser(tx, { ...body, passwordHash });
+        const sessionId = await insertSession(tx, {
+          userId: user.id,
+          tokenHash: refresh.hash,
+          ttlMs: config.refreshTokenTtlMs,
+          meta,
+        });
+        return { user, sessionId };
+      });
+      metrics.authEvents.inc({ event: 'signup' });
+      return c.json(
+        { user: toMe(user), ...(await issueTokens(user.id, sessionId, refresh.token)) },
+        201,
+      );
+    } catch (err) {
+      const constraint = (err as { constraint_name?: string }).constraint_name;
+      if (constraint === 'users_email_key') {
+        throw conflict('an account with this email already exists', { field: 'email' });
+      }
+      if (constraint === 'users_handle_key') {
+        throw conflict('this handle is taken', { field: 'handle' });
+      }
+      throw err;
+    }
+  });
+
+  router.openapi(loginRoute, async (c) => {
+    const { email, password } = c.req.valid('json');
+    await limiters.beforeLogin(clientIp(c, config.trustProxy), email);
+    const user = await findUserForLogin(sql, email);
+    // Unknown email: spend the same time as a wrong password, then fail the same way.
+    const ok = user
+      ? await verifyPassword(password, user.passwordHash)
+      : await verifyPassword(password, await dummyHash()).then(() => false);
+    if (!user || !ok) {
+      await limiters.loginFailed(email);
+      metrics.authEvents.inc({ event: 'login_failed' });
+      throw unauthorized('wrong email or password');
+    }
+    await limiters.loginSucceeded(email);
+    const refresh = newRefreshToken();
+    const sessionId = await insertSession(sql, {
+      userId: user.id,
+      tokenHash: refresh.hash,
+      ttlMs: config.refreshTokenTtlMs,
+      meta: sessionMeta(c),
+    });
+    metrics.authEvents.inc({ event: 'login' });
+    return c.json(
+      { user: toMe(user), ...(await issueTokens(user.id, sessionId, refresh.token)) },
+      200,
+    );
+  });
+
+  router.openapi(refreshRoute, async (c) => {
+    const { refreshToken } = c.req.valid('json');
+    const next = newRefreshToken();
+    const result = await rotateRefreshToken(sql, {
+      tokenHash: hashRefreshToken(refreshToken),
+      nextHash: next.hash,
+      ttlMs: config.refreshTokenTtlMs,
+    });
+    if (!result.ok) {
+      metrics.authEvents.inc({
+        event: result.reason === 'reuse' ? 'refresh_reuse' : 'refresh_failed',
+      });
+      if (result.reason === 'reuse') {
+        c.get('log').warn({ reason: 'reuse' }, 'spent refresh token presented; session revoked');
+      }
+      throw new AppError(
+        'unauthorized',
+        result.reason === 'reuse'
+          ? 'refresh token already used; the session has been revoked'
+          : result.reason === 'expired'
+            ? 'refresh token expired'
+            : 'invalid refresh token',
+      );
+    }
+    metrics.authEvents.inc({ event: 'refresh' });
+    return c.json(await issueTokens(result.userId, result.sessionId, next.token), 200);
+  });
+
+  router.openapi(logoutRoute, async (c) => {
+    const { refreshToken } = c.req.valid('json');
+    await revokeSessionByToken(sql, hashRefreshToken(refreshToken));
+    return c.body(null, 204);
+  });
+
+  return router;
+}
