@@ -1,0 +1,92 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from './config.ts';
+
+const dirs: string[] = [];
+const tempDir = () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'unimal-config-'));
+  dirs.push(dir);
+  return dir;
+};
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('loadConfig', () => {
+  it('has local defaults that work on a fresh machine', () => {
+    const config = loadConfig({ DATA_DIR: tempDir() });
+    expect(config).toMatchObject({
+      env: 'development',
+      port: 3000,
+      roles: ['server', 'gateway', 'workers'],
+      databaseUrl: 'postgres://postgres@127.0.0.1:5432/unimal',
+      databaseCreate: true,
+      redisUrl: 'redis://127.0.0.1:6379/0',
+      accessTokenTtlMs: 900_000,
+      refreshTokenTtlMs: 30 * 86_400_000,
+    });
+  });
+
+  it('parses durations, booleans and role lists', () => {
+    const config = loadConfig({
+      DATA_DIR: tempDir(),
+      ACCESS_TOKEN_TTL: '5m',
+      REFRESH_TOKEN_TTL: '2d',
+      SHUTDOWN_TIMEOUT: '1500ms',
+      LOGIN_LIMIT_WINDOW: '60',
+      TRUST_PROXY: 'yes',
+      ROLES: ' gateway , workers,gateway',
+      CORS_ORIGINS: 'https://a.example, https://b.example',
+    });
+    expect(config.accessTokenTtlMs).toBe(300_000);
+    expect(config.refreshTokenTtlMs).toBe(172_800_000);
+    expect(config.shutdownTimeoutMs).toBe(1500);
+    expect(config.loginLimit.windowMs).toBe(60_000);
+    expect(config.trustProxy).toBe(true);
+    expect(config.roles).toEqual(['gateway', 'workers']);
+    expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
+  });
+
+  it.each([
+    ['PORT', 'eighty'],
+    ['PORT', '70000'],
+    ['ROLES', 'server,cron'],
+    ['DATABASE_URL', 'mysql://localhost/unimal'],
+    ['REDIS_URL', 'not a url'],
+    ['ACCESS_TOKEN_TTL', 'soon'],
+    ['TRUST_PROXY', 'maybe'],
+    ['LOG_LEVEL', 'chatty'],
+    ['JWT_SECRET', 'short'],
+  ])('names the variable when %s=%s is invalid', (name, value) => {
+    expect(() => loadConfig({ DATA_DIR: tempDir(), [name]: value })).toThrowError(
+      new RegExp(`^invalid configuration:\\n  ${name}: `),
+    );
+  });
+
+  it('requires JWT_SECRET in production', () => {
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
+    expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);
+    const config = loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) });
+    expect(config.databaseCreate).toBe(false);
+  });
+
+  it('generates a local secret once and keeps it across restarts', () => {
+    const dir = tempDir();
+    const first = loadConfig({ DATA_DIR: dir });
+    const second = loadConfig({ DATA_DIR: dir });
+    expect(Buffer.from(first.jwtSecret).toString()).toBe(Buffer.from(second.jwtSecret).toString());
+    expect(readFileSync(path.join(dir, 'jwt-secret'), 'utf8').trim().length).toBeGreaterThanOrEqual(
+      32,
+    );
+    const other = loadConfig({ DATA_DIR: tempDir() });
+    expect(Buffer.from(other.jwtSecret).toString()).not.toBe(
+      Buffer.from(first.jwtSecret).toString(),
+    );
+  });
+
+  it('treats empty variables as unset', () => {
+    expect(loadConfig({ DATA_DIR: tempDir(), PORT: '' }).port).toBe(3000);
+  });
+});

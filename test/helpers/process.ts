@@ -1,0 +1,109 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { baseTestEnv } from './env.ts';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export interface NodeProcess {
+  proc: ChildProcess;
+  port: number;
+  url: string;
+  /** Every log line so far (JSON objects from pino, or raw text). */
+  logs: Array<Record<string, unknown>>;
+  stderr: () => string;
+  /** Sends a signal and resolves with the exit code. */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+/** Runs the real entrypoint (`main.ts`) as a child process and waits until it listens. */
+export async function spawnNode(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<NodeProcess> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...baseTestEnv(), LOG_LEVEL: 'info', PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let buffered = '';
+  let onLine: ((line: Record<string, unknown>) => void) | undefined;
+  proc.stdout!.setEncoding('utf8').on('data', (chunk: string) => {
+    buffered += chunk;
+    let nl = buffered.indexOf('\n');
+    while (nl >= 0) {
+      const text = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      let line: Record<string, unknown>;
+      try {
+        line = JSON.parse(text) as Record<string, unknown>;
+      } catch {
+        line = { raw: text };
+      }
+      logs.push(line);
+      onLine?.(line);
+      nl = buffered.indexOf('\n');
+    }
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+    stderr += chunk;
+  });
+  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+
+  const port = await new Promise<number>((resolve, reject) => {
+    const timer = setTimeout(
+      () => reject(new Error(`node did not start in ${timeoutMs} ms: ${stderr}`)),
+      timeoutMs,
+    );
+    const check = (line: Record<string, unknown>) => {
+      if (typeof line.port === 'number' && String(line.msg).startsWith('listening')) {
+        clearTimeout(timer);
+        resolve(line.port);
+      }
+    };
+    for (const line of logs) check(line);
+    onLine = check;
+    exited.then((code) => {
+      clearTimeout(timer);
+      reject(
+        new Error(`node exited with ${code} before listening: ${stderr}${JSON.stringify(logs)}`),
+      );
+    });
+  });
+  onLine = undefined;
+
+  return {
+    proc,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs,
+    stderr: () => stderr,
+    async stop(signal = 'SIGTERM') {
+      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
+      proc.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Runs the entrypoint expecting it to fail; resolves with its exit code and output. */
+export async function runNodeToExit(
+  env: Record<string, string>,
+): Promise<{ code: number | null; output: string }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', ...baseTestEnv(), PORT: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  proc.stdout!.setEncoding('utf8').on('data', (c: string) => {
+    output += c;
+  });
+  proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
+    output += c;
+  });
+  const [code] = await once(proc, 'exit');
+  return { code: code as number | null, output };
+}

@@ -1,0 +1,105 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { readMigrations } from '../core/migrate.ts';
+import { buildUser } from './helpers/builders.ts';
+import { deleteRedisPrefix } from './helpers/context.ts';
+import { databaseUrl, TEST_DB_PREFIX } from './helpers/env.ts';
+import { type NodeProcess, runNodeToExit, spawnNode } from './helpers/process.ts';
+
+// A database that does not exist yet: the first start must create and migrate it.
+const dbName = `${TEST_DB_PREFIX}${inject('runId')}_proc_${randomBytes(4).toString('hex')}`;
+const redisPrefix = `test:${inject('runId')}:proc:`;
+const dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-proc-'));
+const env = {
+  DATABASE_URL: databaseUrl(dbName),
+  DATABASE_CREATE: 'true',
+  MIGRATE_ON_START: 'true',
+  REDIS_PREFIX: redisPrefix,
+  DATA_DIR: dataDir,
+};
+const nodes: NodeProcess[] = [];
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+  await deleteRedisPrefix(redisPrefix);
+  rmSync(dataDir, { recursive: true, force: true });
+  // The database itself is dropped with the run's others in the global teardown.
+});
+
+const post = (url: string, body: unknown) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
+describe('the real entrypoint', () => {
+  it('two nodes starting together on one new database: created, migrated once, both serving', async () => {
+    const [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
+    nodes.push(a!, b!);
+    expect(a!.port).not.toBe(b!.port);
+
+    const sql = postgres(databaseUrl(dbName), { max: 1 });
+    try {
+      const rows = await sql`select version from schema_migrations order by version`;
+      expect(rows.map((r) => r.version)).toEqual((await readMigrations()).map((m) => m.version));
+    } finally {
+      await sql.end();
+    }
+
+    for (const node of [a!, b!]) {
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+    }
+    // Sign up through one node, sign in through the other.
+    const input = buildUser();
+    const signup = await post(`${a!.url}/api/v1/auth/signup`, input);
+    expect(signup.status).toBe(201);
+    const login = await post(`${b!.url}/api/v1/auth/login`, {
+      email: input.email,
+      password: input.password,
+    });
+    expect(login.status).toBe(200);
+    const { accessToken } = (await login.json()) as { accessToken: string };
+    const me = await fetch(`${a!.url}/api/v1/me`, {
+      headers: { authorization: `Bearer ${accessToken}` },
+    });
+    expect(me.status).toBe(200);
+  });
+
+  it('shuts down cleanly on SIGTERM and SIGINT, finishing with exit code 0', async () => {
+    const node = await spawnNode(env);
+    nodes.push(node);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    expect(await node.stop('SIGTERM')).toBe(0);
+    expect(node.logs.some((l) => l.msg === 'stopped')).toBe(true);
+    const other = await spawnNode(env);
+    nodes.push(other);
+    expect(await other.stop('SIGINT')).toBe(0);
+  });
+
+  it('runs a single role: a gateway-only node serves ops routes but not the API', async () => {
+    const node = await spawnNode({ ...env, ROLES: 'gateway' });
+    nodes.push(node);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${node.url}/metrics`)).status).toBe(200);
+    const api = await post(`${node.url}/api/v1/auth/login`, {
+      email: 'a@b.co',
+      password: 'whatever',
+    });
+    expect(api.status).toBe(404);
+    expect(await node.stop()).toBe(0);
+  });
+
+  it('refuses to start on a bad setting, naming the variable', async () => {
+    const bad = await runNodeToExit({ ...env, PORT: 'eighty' });
+    expect(bad.code).toBe(1);
+    expect(bad.output).toMatch(/PORT: /);
+    const prod = await runNodeToExit({ ...env, NODE_ENV: 'production', JWT_SECRET: '' });
+    expect(prod.code).toBe(1);
+    expect(prod.output).toMatch(/JWT_SECRET: required when NODE_ENV=production/);
+  });
+});
