@@ -148,3 +148,20 @@ export async function request<T = any>(
   if (res.headers.get('content-type')?.includes('json') && text) parsed = JSON.parse(text);
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
+
+/** Serves an app on an ephemeral loopback port (for real sockets and browsers). */
+export async function listen(app: Hono<AppEnv>): Promise<{ url: string; close(): Promise<void> }> {
+  const { serve } = await import('@hono/node-server');
+  return new Promise((resolve) => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      resolve({
+        url: `http://127.0.0.1:${info.port}`,
+        close: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            (server as import('node:http').Server).closeAllConnections();
+          }),
+      });
+    });
+  });
+}
