@@ -2,6 +2,9 @@ import type { Deps } from '../core/deps.ts';
 import { createRouter } from '../core/http/openapi.ts';
 import { createDocsRoutes } from './docs/routes.ts';
 import { createAuthRoutes } from './features/auth/routes.ts';
+import { createInteractionRoutes } from './features/board/interactions.ts';
+import { createPostRoutes } from './features/board/routes.ts';
+import { createSocialRoutes } from './features/social/routes.ts';
 import { createUserRoutes } from './features/users/routes.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -17,6 +20,9 @@ export function createApi(deps: Deps) {
 
   v1.route('/', createAuthRoutes(deps));
   v1.route('/', createUserRoutes(deps));
+  v1.route('/', createSocialRoutes(deps));
+  v1.route('/', createPostRoutes(deps));
+  v1.route('/', createInteractionRoutes(deps));
 
   v1.doc31('/openapi.json', {
     openapi: '3.1.0',

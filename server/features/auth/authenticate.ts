@@ -25,6 +25,8 @@ const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)$/i;
 
 export function requireAuth(deps: Pick<Deps, 'sql' | 'config'>): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
+    // Routers mounted side by side may each guard the same path: authenticate once.
+    if (c.get('auth')) return next();
     const header = c.req.header('authorization');
     const token = header ? BEARER.exec(header.trim())?.[1] : undefined;
     if (!token)

@@ -13,10 +13,13 @@ export interface UserRow {
   postCount: number;
 }
 
-/** The columns every user read selects, aliased to the row shape above. */
-export const USER_COLUMNS = `id, email, handle, display_name as "displayName", bio,
-  created_at as "createdAt", follower_count as "followerCount",
-  following_count as "followingCount", post_count as "postCount"`;
+/** The columns every user read selects (of table alias `t`), aliased to the row shape above. */
+export const userColumns = (t = 'users') =>
+  `${t}.id, ${t}.email, ${t}.handle, ${t}.display_name as "displayName", ${t}.bio,
+  ${t}.created_at as "createdAt", ${t}.follower_count as "followerCount",
+  ${t}.following_count as "followingCount", ${t}.post_count as "postCount"`;
+
+export const USER_COLUMNS = userColumns();
 
 export function toUser(row: UserRow): User {
   return {

@@ -1,0 +1,393 @@
+import type postgres from 'postgres';
+import type { Sql, TxSql } from '../../../core/db.ts';
+import { toUser } from '../users/queries.ts';
+import type { User } from '../users/schema.ts';
+import type { StoredGeo } from './geo.ts';
+import type { Comment, CreatePostInput, Post } from './schema.ts';
+
+type Fragment = postgres.PendingQuery<postgres.Row[]>;
+
+interface AuthorColumns {
+  aId: string | null;
+  aHandle: string;
+  aDisplayName: string;
+  aBio: string;
+  aCreatedAt: Date;
+  aFollowerCount: number;
+  aFollowingCount: number;
+  aPostCount: number;
+}
+
+export interface PostRow extends AuthorColumns {
+  id: string;
+  authorId: string | null;
+  kind: Post['kind'];
+  species: string | null;
+  body: string;
+  geoprivacy: Post['geoprivacy'];
+  lat: number | null;
+  lng: number | null;
+  accuracyM: number | null;
+  cell: string | null;
+  observedAt: Date;
+  createdAt: Date;
+  updatedAt: Date;
+  commentCount: number;
+  likeCount: number;
+  likedByMe: boolean;
+  ring?: number;
+}
+
+/** Author columns of alias `u` (a users row joined only while the account is active). */
+const AUTHOR = `u.id as "aId", u.handle as "aHandle", u.display_name as "aDisplayName",
+  u.bio as "aBio", u.created_at as "aCreatedAt", u.follower_count as "aFollowerCount",
+  u.following_count as "aFollowingCount", u.post_count as "aPostCount"`;
+
+function authorOf(row: AuthorColumns): User | null {
+  if (!row.aId) return null;
+  return toUser({
+    id: row.aId,
+    email: '',
+    handle: row.aHandle,
+    displayName: row.aDisplayName,
+    bio: row.aBio,
+    createdAt: row.aCreatedAt,
+    followerCount: row.aFollowerCount,
+    followingCount: row.aFollowingCount,
+    postCount: row.aPostCount,
+  });
+}
+
+/**
+ * The one place that decides which location columns a reader gets: the exact
+ * ones for the post's author, the public ones for everyone else. Every post
+ * read goes through here, so a list cannot leak what a single read would not.
+ */
+function postColumns(sql: Sql, viewerId: string): Fragment {
+  return sql`
+    p.id, p.author_id as "authorId", p.kind, p.species, p.body, p.geoprivacy,
+    case when p.author_id = ${viewerId} then p.lat else p.pub_lat end as lat,
+    case when p.author_id = ${viewerId} then p.lng else p.pub_lng end as lng,
+    case when p.author_id = ${viewerId} or p.geoprivacy = 'open' then p.accuracy_m end as "accuracyM",
+    case when p.author_id = ${viewerId} then p.cell else p.pub_cell end as cell,
+    p.observed_at as "observedAt", p.created_at as "createdAt", p.updated_at as "updatedAt",
+    p.comment_count as "commentCount", p.like_count as "likeCount",
+    exists (select 1 from likes l where l.post_id = p.id and l.user_id = ${viewerId}) as "likedByMe",
+    ${sql.unsafe(AUTHOR)}`;
+}
+
+export function toPost(row: PostRow): Post {
+  return {
+    id: row.id,
+    author: authorOf(row),
+    kind: row.kind,
+    species: row.species,
+    body: row.body,
+    location:
+      row.lat === null || row.lng === null
+        ? null
+        : {
+            lat: row.lat,
+            lng: row.lng,
+            ...(row.accuracyM === null ? {} : { accuracyM: row.accuracyM }),
+          },
+    geoprivacy: row.geoprivacy,
+    cell: row.cell,
+    photos: [],
+    observedAt: row.observedAt.toISOString(),
+    createdAt: row.createdAt.toISOString(),
+    updatedAt: row.updatedAt.toISOString(),
+    commentCount: row.commentCount,
+    likeCount: row.likeCount,
+    likedByMe: row.likedByMe,
+  };
+}
+
+export async function findPost(
+  sql: Sql,
+  id: string,
+  viewerId: string,
+): Promise<PostRow | undefined> {
+  const [row] = await sql<PostRow[]>`
+    select ${postColumns(sql, viewerId)}
+    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
+    where p.id = ${id}`;
+  return row;
+}
+
+/** Newest first, keyset on the time-ordered id. */
+export async function listPostsByAuthor(
+  sql: Sql,
+  authorId: string,
+  viewerId: string,
+  limit: number,
+  before?: string,
+): Promise<PostRow[]> {
+  return sql<PostRow[]>`
+    select ${postColumns(sql, viewerId)}
+    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
+    where p.author_id = ${authorId} ${before ? sql`and p.id < ${before}` : sql``}
+    order by p.id desc limit ${limit + 1}`;
+}
+
+/** Posts of the people the viewer follows, newest first; new posts never shift later pages. */
+export async function listFeed(
+  sql: Sql,
+  viewerId: string,
+  limit: number,
+  before?: string,
+): Promise<PostRow[]> {
+  return sql<PostRow[]>`
+    select ${postColumns(sql, viewerId)}
+    from follows f
+    join posts p on p.author_id = f.followee_id
+    left join users u on u.id = p.author_id and u.deleted_at is null
+    where f.follower_id = ${viewerId} ${before ? sql`and p.id < ${before}` : sql``}
+    order by p.id desc limit ${limit + 1}`;
+}
+
+/**
+ * Posts whose public point lies within the radius, nearest ring of cells first,
+ * newest first within a ring. Only public cells and points are consulted.
+ */
+export async function listNearby(
+  sql: Sql,
+  input: {
+    viewerId: string;
+    lat: number;
+    lng: number;
+    radiusKm: number;
+    resolution: 6 | 7 | 9;
+    rings: Array<{ cell: string; ring: number }>;
+    kind?: Post['kind'] | undefined;
+    limit: number;
+    after?: { ring: number; id: string } | undefined;
+  },
+): Promise<PostRow[]> {
+  const column = sql.unsafe(`p.pub_r${input.resolution}`);
+  const cells = input.rings.map((r) => r.cell);
+  const rings = input.rings.map((r) => r.ring);
+  const { lat, lng } = input;
+  return sql<PostRow[]>`
+    select ${postColumns(sql, input.viewerId)}, r.ring
+    from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
+    join posts p on ${column} = r.cell
+    left join users u on u.id = p.author_id and u.deleted_at is null
+    where 6371 * 2 * asin(sqrt(
+        power(sin(radians(p.pub_lat - ${lat}) / 2), 2) +
+        cos(radians(${lat})) * cos(radians(p.pub_lat)) * power(sin(radians(p.pub_lng - ${lng}) / 2), 2)
+      )) <= ${input.radiusKm}
+      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
+      ${input.after ? sql`and (r.ring > ${input.after.ring} or (r.ring = ${input.after.ring} and p.id < ${input.after.id}))` : sql``}
+    order by r.ring asc, p.id desc
+    limit ${input.limit + 1}`;
+}
+
+export interface InsertedPost {
+  id: string;
+  created: boolean;
+  createdAt: Date;
+}
+
+/**
+ * Inserts a post, or finds the one this author already made with the same
+ * clientId. Two concurrent requests with one clientId meet at the unique index:
+ * the second waits for the first to commit and then finds its post.
+ */
+export async function insertPost(
+  tx: TxSql,
+  authorId: string,
+  input: CreatePostInput,
+  geo: StoredGeo,
+): Promise<InsertedPost> {
+  const observedAt = input.observedAt ? new Date(input.observedAt) : new Date();
+  const [row] = await tx<{ id: string; createdAt: Date }[]>`
+    insert into posts (
+      author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
+      pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, client_id)
+    values (
+      ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
+      ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
+      ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
+      ${observedAt}, ${input.clientId ?? null})
+    on conflict (author_id, client_id) where client_id is not null do nothing
+    returning id, created_at as "createdAt"`;
+  if (row) {
+    await tx`update users set post_count = post_count + 1 where id = ${authorId}`;
+    return { ...row, created: true };
+  }
+  const [existing] = await tx<{ id: string; createdAt: Date }[]>`
+    select id, created_at as "createdAt" from posts
+    where author_id = ${authorId} and client_id = ${input.clientId ?? null}`;
+  return { ...existing!, created: false };
+}
+
+export async function postOwner(
+  sql: Sql | TxSql,
+  id: string,
+  lock = false,
+): Promise<
+  { authorId: string | null; pubCell: string | null; geoprivacy: Post['geoprivacy'] } | undefined
+> {
+  const [row] = await sql<
+    { authorId: string | null; pubCell: string | null; geoprivacy: Post['geoprivacy'] }[]
+  >`
+    select author_id as "authorId", pub_cell as "pubCell", geoprivacy from posts where id = ${id}
+    ${lock ? sql`for update` : sql``}`;
+  return row;
+}
+
+export async function updatePost(
+  tx: TxSql,
+  id: string,
+  changes: {
+    kind?: string | undefined;
+    body?: string | undefined;
+    species?: string | null | undefined;
+    geoprivacy?: string | undefined;
+    observedAt?: string | undefined;
+  },
+  geo: StoredGeo | undefined,
+): Promise<{
+  createdAt: Date;
+  kind: Post['kind'];
+  geoprivacy: Post['geoprivacy'];
+  pubCell: string | null;
+}> {
+  const [row] = await tx<
+    {
+      createdAt: Date;
+      kind: Post['kind'];
+      geoprivacy: Post['geoprivacy'];
+      pubCell: string | null;
+    }[]
+  >`
+    update posts set
+      kind = coalesce(${changes.kind ?? null}, kind),
+      body = coalesce(${changes.body ?? null}, body),
+      species = ${changes.species === undefined ? tx`species` : changes.species},
+      geoprivacy = coalesce(${changes.geoprivacy ?? null}, geoprivacy),
+      observed_at = coalesce(${changes.observedAt ? new Date(changes.observedAt) : null}, observed_at),
+      ${
+        geo
+          ? tx`lat = ${geo.lat}, lng = ${geo.lng}, accuracy_m = ${geo.accuracyM}, cell = ${geo.cell},
+          pub_lat = ${geo.pubLat}, pub_lng = ${geo.pubLng}, pub_cell = ${geo.pubCell},
+          pub_r6 = ${geo.pubR6}, pub_r7 = ${geo.pubR7}, pub_r9 = ${geo.pubR9},`
+          : tx``
+      }
+      updated_at = now()
+    where id = ${id}
+    returning created_at as "createdAt", kind, geoprivacy, pub_cell as "pubCell"`;
+  return row!;
+}
+
+export async function exactLocation(
+  tx: TxSql,
+  id: string,
+): Promise<{ lat: number; lng: number; accuracyM: number | null } | null> {
+  const [row] = await tx<{ lat: number | null; lng: number | null; accuracyM: number | null }[]>`
+    select lat, lng, accuracy_m as "accuracyM" from posts where id = ${id}`;
+  return row && row.lat !== null && row.lng !== null
+    ? { lat: row.lat, lng: row.lng, accuracyM: row.accuracyM }
+    : null;
+}
+
+/** Deletes a post (comments and likes go with it by cascade) and corrects its author's count. */
+export async function deletePost(tx: TxSql, id: string, authorId: string): Promise<void> {
+  await tx`delete from posts where id = ${id}`;
+  await tx`update users set post_count = greatest(post_count - 1, 0) where id = ${authorId}`;
+}
+
+// ---- comments ----
+
+export interface CommentRow extends AuthorColumns {
+  id: string;
+  postId: string;
+  authorId: string | null;
+  body: string;
+  createdAt: Date;
+}
+
+export function toComment(row: CommentRow): Comment {
+  return {
+    id: row.id,
+    postId: row.postId,
+    author: authorOf(row),
+    body: row.body,
+    createdAt: row.createdAt.toISOString(),
+  };
+}
+
+const COMMENT_COLUMNS = `c.id, c.post_id as "postId", c.author_id as "authorId", c.body,
+  c.created_at as "createdAt", ${AUTHOR}`;
+
+export async function insertComment(
+  tx: TxSql,
+  postId: string,
+  authorId: string,
+  body: string,
+): Promise<CommentRow> {
+  const [inserted] = await tx<{ id: string }[]>`
+    insert into comments (post_id, author_id, body) values (${postId}, ${authorId}, ${body}) returning id`;
+  await tx`update posts set comment_count = comment_count + 1 where id = ${postId}`;
+  const [row] = await tx<CommentRow[]>`
+    select ${tx.unsafe(COMMENT_COLUMNS)}
+    from comments c left join users u on u.id = c.author_id and u.deleted_at is null
+    where c.id = ${inserted!.id}`;
+  return row!;
+}
+
+/** Oldest first: a conversation reads top to bottom. */
+export async function listComments(
+  sql: Sql,
+  postId: string,
+  limit: number,
+  after?: string,
+): Promise<CommentRow[]> {
+  return sql<CommentRow[]>`
+    select ${sql.unsafe(COMMENT_COLUMNS)}
+    from comments c left join users u on u.id = c.author_id and u.deleted_at is null
+    where c.post_id = ${postId} ${after ? sql`and c.id > ${after}` : sql``}
+    order by c.id asc limit ${limit + 1}`;
+}
+
+export async function findCommentForDelete(
+  tx: TxSql,
+  id: string,
+): Promise<{ postId: string; authorId: string | null; postAuthorId: string | null } | undefined> {
+  const [row] = await tx<
+    { postId: string; authorId: string | null; postAuthorId: string | null }[]
+  >`
+    select c.post_id as "postId", c.author_id as "authorId", p.author_id as "postAuthorId"
+    from comments c join posts p on p.id = c.post_id
+    where c.id = ${id}
+    for update of c`;
+  return row;
+}
+
+export async function deleteComment(tx: TxSql, id: string, postId: string): Promise<void> {
+  const rows = await tx`delete from comments where id = ${id} returning 1`;
+  if (rows.length > 0) {
+    await tx`update posts set comment_count = greatest(comment_count - 1, 0) where id = ${postId}`;
+  }
+}
+
+// ---- likes ----
+
+/** True when this call created the like (so the event is recorded once). */
+export async function like(tx: TxSql, postId: string, userId: string): Promise<Date | undefined> {
+  const [row] = await tx<{ createdAt: Date }[]>`
+    insert into likes (post_id, user_id) values (${postId}, ${userId})
+    on conflict do nothing returning created_at as "createdAt"`;
+  if (!row) return undefined;
+  await tx`update posts set like_count = like_count + 1 where id = ${postId}`;
+  return row.createdAt;
+}
+
+export async function unlike(tx: TxSql, postId: string, userId: string): Promise<void> {
+  const rows =
+    await tx`delete from likes where post_id = ${postId} and user_id = ${userId} returning 1`;
+  if (rows.length > 0) {
+    await tx`update posts set like_count = greatest(like_count - 1, 0) where id = ${postId}`;
+  }
+}
