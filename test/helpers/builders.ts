@@ -52,3 +52,51 @@ export async function signup(
     user: res.body.user,
   };
 }
+
+export interface PostInput {
+  kind: 'pet' | 'stray' | 'wild';
+  body: string;
+  species?: string | null;
+  location?: { lat: number; lng: number; accuracyM?: number } | null;
+  geoprivacy?: 'open' | 'obscured' | 'private';
+  observedAt?: string;
+  clientId?: string;
+}
+
+/** A valid post body: a stray in Lisbon unless told otherwise. */
+export function buildPost(overrides: Partial<PostInput> = {}): PostInput {
+  counter += 1;
+  return {
+    kind: 'stray',
+    body: `Sighting number ${counter}`,
+    species: 'Felis catus',
+    location: { lat: 38.7223 + counter * 1e-5, lng: -9.1393, accuracyM: 10 },
+    ...overrides,
+  };
+}
+
+/** Creates a post through the API and returns it. */
+export async function createPost(
+  ctx: TestContext,
+  author: SignedUpUser,
+  overrides: Partial<PostInput> = {},
+): Promise<Record<string, any>> {
+  const res = await ctx.request('POST', '/api/v1/posts', {
+    token: author.accessToken,
+    body: buildPost(overrides),
+  });
+  if (res.status !== 201) throw new Error(`post failed: ${res.status} ${res.text}`);
+  return res.body;
+}
+
+/** `as` follows `whom` through the API. */
+export async function follow(
+  ctx: TestContext,
+  as: SignedUpUser,
+  whom: SignedUpUser,
+): Promise<void> {
+  const res = await ctx.request('PUT', `/api/v1/users/${whom.id}/follow`, {
+    token: as.accessToken,
+  });
+  if (res.status !== 204) throw new Error(`follow failed: ${res.status} ${res.text}`);
+}

@@ -43,15 +43,10 @@ export const CreatePostBody = z
     geoprivacy: z.enum(GEOPRIVACY).default('open'),
     observedAt: observedAt.optional(),
     photoIds: z.array(z.string().max(64)).max(MAX_PHOTOS).default([]),
-    clientId: z
-      .string()
-      .min(1)
-      .max(100)
-      .optional()
-      .openapi({
-        description:
-          'idempotency key: a retried create with the same clientId returns the first post',
-      }),
+    clientId: z.string().min(1).max(100).optional().openapi({
+      description:
+        'idempotency key: a retried create with the same clientId returns the first post',
+    }),
   })
   .refine((p) => p.body.length > 0 || p.photoIds.length > 0, {
     path: ['body'],
