@@ -174,7 +174,25 @@ describe('OpenAPI', () => {
     const res = await ctx.request('GET', '/api/v1/openapi.json');
     expect(res.status).toBe(200);
     expect(res.body.openapi).toBe('3.1.0');
-    for (const path of ['/auth/signup', '/auth/login', '/auth/refresh', '/auth/logout', '/me']) {
+    for (const path of [
+      '/auth/signup',
+      '/auth/login',
+      '/auth/refresh',
+      '/auth/logout',
+      '/me',
+      '/users/{id}',
+      '/users/{id}/follow',
+      '/users/{id}/followers',
+      '/users/{id}/following',
+      '/users/{id}/posts',
+      '/posts',
+      '/posts/{id}',
+      '/posts/nearby',
+      '/feed',
+      '/posts/{id}/comments',
+      '/comments/{id}',
+      '/posts/{id}/like',
+    ]) {
       expect(Object.keys(res.body.paths)).toContain(path);
     }
     const signup = res.body.components.schemas.SignupRequest;
