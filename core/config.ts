@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -93,12 +94,22 @@ const envSchema = z.object({
   BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   SHUTDOWN_TIMEOUT: duration.default(10_000),
   DATA_DIR: z.string().min(1).default('.data'),
-  S3_ENDPOINT: z.string().optional(),
+  S3_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_PUBLIC_ENDPOINT: url(['http:', 'https:']).optional(),
+  S3_EMBEDDED: bool.optional(),
+  S3_EMBEDDED_PORT: int(0, 65535).default(0),
+  S3_FORCE_PATH_STYLE: bool.default(true),
   S3_BUCKET: z.string().default('unimal-media'),
   S3_REGION: z.string().default('us-east-1'),
   S3_ACCESS_KEY_ID: z.string().optional(),
   S3_SECRET_ACCESS_KEY: z.string().optional(),
-  MEDIA_PUBLIC_URL: z.string().optional(),
+  MEDIA_PUBLIC_URL: url(['http:', 'https:']).optional(),
+  PHOTO_MAX_BYTES: int(1024, 100 * 1024 * 1024).default(10 * 1024 * 1024),
+  PHOTO_MAX_PIXELS: int(1, 1_000_000_000).default(50_000_000),
+  PHOTO_PROCESSING_CONCURRENCY: int(1, 64).optional(),
+  PHOTO_ORPHAN_TTL: duration.default(24 * 3_600_000),
+  PHOTO_UPLOAD_URL_TTL: duration.default(15 * 60_000),
+  STORAGE_SWEEP_INTERVAL: duration.default(5_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -128,13 +139,29 @@ export interface Config {
   shutdownTimeoutMs: number;
   dataDir: string;
   s3: {
+    /** Unset: AWS itself, or the embedded server when `embedded` is on. */
     endpoint?: string;
+    /** The endpoint presigned upload URLs point at, when clients reach S3 by another name. */
+    publicEndpoint?: string;
+    /** Start an in-process S3-compatible server (s3rver) keeping objects under DATA_DIR/s3. */
+    embedded: boolean;
+    embeddedPort: number;
+    forcePathStyle: boolean;
     bucket: string;
     region: string;
     accessKeyId?: string;
     secretAccessKey?: string;
-    publicUrl?: string;
   };
+  /** Base URL of stored photo variants; by default the server role's own /media route. */
+  mediaPublicUrl: string;
+  photos: {
+    maxBytes: number;
+    maxPixels: number;
+    concurrency: number;
+    orphanTtlMs: number;
+    uploadUrlTtlMs: number;
+  };
+  storageSweepIntervalMs: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -189,12 +216,27 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     dataDir,
     s3: {
       endpoint: env.S3_ENDPOINT,
+      publicEndpoint: env.S3_PUBLIC_ENDPOINT,
+      embedded: env.S3_EMBEDDED ?? (!env.S3_ENDPOINT && env.NODE_ENV !== 'production'),
+      embeddedPort: env.S3_EMBEDDED_PORT,
+      forcePathStyle: env.S3_FORCE_PATH_STYLE,
       bucket: env.S3_BUCKET,
       region: env.S3_REGION,
       accessKeyId: env.S3_ACCESS_KEY_ID,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
-      publicUrl: env.MEDIA_PUBLIC_URL,
     },
+    mediaPublicUrl: (env.MEDIA_PUBLIC_URL ?? `http://localhost:${env.PORT}/media`).replace(
+      /\/+$/,
+      '',
+    ),
+    photos: {
+      maxBytes: env.PHOTO_MAX_BYTES,
+      maxPixels: env.PHOTO_MAX_PIXELS,
+      concurrency: env.PHOTO_PROCESSING_CONCURRENCY ?? Math.max(1, availableParallelism()),
+      orphanTtlMs: env.PHOTO_ORPHAN_TTL,
+      uploadUrlTtlMs: env.PHOTO_UPLOAD_URL_TTL,
+    },
+    storageSweepIntervalMs: env.STORAGE_SWEEP_INTERVAL,
     logLevel: env.LOG_LEVEL,
   };
 }

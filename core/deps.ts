@@ -3,6 +3,7 @@ import { createSql, type Sql } from './db.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis, type Redis } from './redis.ts';
+import { createStorage, type Storage } from './storage.ts';
 
 /**
  * Everything a role needs, built once per process by the entrypoint (or once per
@@ -14,6 +15,7 @@ export interface Deps {
   sql: Sql;
   redis: Redis;
   metrics: Metrics;
+  storage: Storage;
   /** Flipped when shutdown begins, so /readyz answers 503 while requests drain. */
   lifecycle: { shuttingDown: boolean };
 }
@@ -26,11 +28,13 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     sql: overrides.sql ?? createSql(config, logger),
     redis: overrides.redis ?? createRedis(config, logger),
     metrics: overrides.metrics ?? createMetrics(),
+    storage: overrides.storage ?? createStorage(config),
     lifecycle: overrides.lifecycle ?? { shuttingDown: false },
   };
 }
 
 export async function closeDeps(deps: Deps): Promise<void> {
+  deps.storage.destroy();
   await Promise.allSettled([
     deps.sql.end({ timeout: 5 }),
     deps.redis.status === 'end'

@@ -1,5 +1,6 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { startGateway } from '../gateway/index.ts';
 import { createApi } from '../server/api.ts';
@@ -12,6 +13,7 @@ import { createLogger, type Logger } from './logger.ts';
 import { migrate } from './migrate.ts';
 import { connectRedis } from './redis.ts';
 import type { RunningRole } from './roles.ts';
+import { createStorage, startEmbeddedS3 } from './storage.ts';
 
 export interface RunningNode {
   port: number;
@@ -54,7 +56,25 @@ export async function startNode(
   const logger = options.logger ?? createLogger(config);
   await prepareDatabase(config, logger);
 
-  const deps = createDeps(config, { logger });
+  // No S3 endpoint configured: an embedded S3-compatible server, so a newcomer needs nothing else.
+  const embedded = config.s3.embedded
+    ? await startEmbeddedS3({
+        directory: path.join(config.dataDir, 's3'),
+        port: config.s3.embeddedPort,
+      })
+    : undefined;
+  if (embedded)
+    logger.info({ endpoint: embedded.endpoint }, 'embedded S3-compatible server started');
+  const deps = createDeps(config, {
+    logger,
+    ...(embedded ? { storage: createStorage(config, embedded.endpoint) } : {}),
+  });
+  try {
+    await deps.storage.ensureBucket();
+  } catch (err) {
+    // Not fatal: photo routes answer 503 until storage is reachable.
+    logger.warn({ err: (err as Error).message }, 'object storage not reachable at start');
+  }
   try {
     await connectRedis(deps.redis);
   } catch (err) {
@@ -94,6 +114,7 @@ export async function startNode(
       await closed;
       clearTimeout(timer);
       await closeDeps(deps);
+      await embedded?.close();
       logger.info('stopped');
     })());
 

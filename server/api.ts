@@ -4,6 +4,8 @@ import { createDocsRoutes } from './docs/routes.ts';
 import { createAuthRoutes } from './features/auth/routes.ts';
 import { createInteractionRoutes } from './features/board/interactions.ts';
 import { createPostRoutes } from './features/board/routes.ts';
+import { createMediaRoutes } from './features/photos/media-routes.ts';
+import { createPhotoRoutes } from './features/photos/routes.ts';
 import { createSocialRoutes } from './features/social/routes.ts';
 import { createUserRoutes } from './features/users/routes.ts';
 
@@ -23,6 +25,7 @@ export function createApi(deps: Deps) {
   v1.route('/', createSocialRoutes(deps));
   v1.route('/', createPostRoutes(deps));
   v1.route('/', createInteractionRoutes(deps));
+  v1.route('/', createPhotoRoutes(deps));
 
   v1.doc31('/openapi.json', {
     openapi: '3.1.0',
@@ -39,5 +42,6 @@ export function createApi(deps: Deps) {
 
   const api = createRouter();
   api.route(API_PREFIX, v1);
+  api.route('/media', createMediaRoutes(deps));
   return api;
 }

@@ -1,15 +1,21 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { TestProject } from 'vitest/node';
 import { quoteIdent } from '../core/db.ts';
 import { migrate } from '../core/migrate.ts';
+import { startEmbeddedS3 } from '../core/storage.ts';
 import { adminUrl, databaseUrl, REDIS_URL, TEST_DB_PREFIX } from './helpers/env.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
     templateDatabase: string;
     runId: string;
+    /** One real S3-compatible server (s3rver) for the run; each test file uses its own bucket. */
+    s3Endpoint: string;
   }
 }
 
@@ -49,10 +55,16 @@ export default async function setup(project: TestProject) {
     await sql.end();
   }
 
+  const s3Dir = mkdtempSync(path.join(tmpdir(), 'unimal-test-s3-'));
+  const s3 = await startEmbeddedS3({ directory: s3Dir, port: 0 });
+
   project.provide('templateDatabase', template);
   project.provide('runId', runId);
+  project.provide('s3Endpoint', s3.endpoint);
 
   return async () => {
+    await s3.close();
+    rmSync(s3Dir, { recursive: true, force: true });
     const rows = await admin<{ datname: string }[]>`
       select datname from pg_database where datname like ${`${TEST_DB_PREFIX}${runId}%`}`;
     for (const { datname } of rows) {

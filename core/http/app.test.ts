@@ -113,7 +113,7 @@ describe('plumbing', () => {
     expect(ready.status).toBe(200);
     expect(ready.body.checks).toEqual({ postgres: { ok: true }, redis: { ok: true } });
     await ctx.request('POST', '/api/v1/auth/login', { body: {} });
-    await ctx.request('GET', '/api/v1/no/such/route/4711');
+    await ctx.request('GET', '/api/v1/no/such/route/zebra-marker');
     const metrics = await ctx.request('GET', '/metrics');
     expect(metrics.status).toBe(200);
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain/);
@@ -122,7 +122,7 @@ describe('plumbing', () => {
     );
     // Unknown paths share one label instead of growing the series without bound.
     expect(metrics.text).toMatch(/method="GET",route="unmatched",status="404"/);
-    expect(metrics.text).not.toContain('4711');
+    expect(metrics.text).not.toContain('zebra-marker');
     expect(metrics.text).toContain('process_cpu_user_seconds_total');
   });
 

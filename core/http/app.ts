@@ -85,14 +85,16 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
   if (config.corsOrigins.length > 0) {
     app.use('/api/*', cors({ origin: config.corsOrigins, maxAge: 600, credentials: false }));
   }
-  app.use(
-    '/api/*',
-    bodyLimit({
-      maxSize: config.bodyLimit,
-      onError: () => {
-        throw new AppError('payload_too_large', `request body exceeds ${config.bodyLimit} bytes`);
-      },
-    }),
+  const limitBody = bodyLimit({
+    maxSize: config.bodyLimit,
+    onError: () => {
+      throw new AppError('payload_too_large', `request body exceeds ${config.bodyLimit} bytes`);
+    },
+  });
+  // Multipart bodies (photo uploads) are streamed and bounded by their route; every
+  // JSON route refuses them by content type before reading a byte.
+  app.use('/api/*', (c, next) =>
+    /^multipart\/form-data/i.test(c.req.header('content-type') ?? '') ? next() : limitBody(c, next),
   );
 
   app.route('/', createOpsRoutes(deps));

@@ -61,6 +61,7 @@ export interface PostInput {
   geoprivacy?: 'open' | 'obscured' | 'private';
   observedAt?: string;
   clientId?: string;
+  photoIds?: string[];
 }
 
 /** A valid post body: a stray in Lisbon unless told otherwise. */

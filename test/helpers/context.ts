@@ -66,6 +66,18 @@ export async function createTestDatabase(
   };
 }
 
+/** The run's S3-compatible server and a bucket of this test file's own. */
+export function s3TestEnv(): Record<string, string> {
+  return {
+    S3_ENDPOINT: inject('s3Endpoint'),
+    S3_BUCKET: `test-${randomBytes(6).toString('hex')}`,
+    S3_ACCESS_KEY_ID: 'S3RVER',
+    S3_SECRET_ACCESS_KEY: 'S3RVER',
+    S3_EMBEDDED: 'false',
+    MEDIA_PUBLIC_URL: 'http://media.test/m',
+  };
+}
+
 /** Deletes every key under a prefix (used to leave the shared Redis as we found it). */
 export async function deleteRedisPrefix(prefix: string): Promise<void> {
   const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
@@ -98,6 +110,7 @@ export function useTestContext(env: Record<string, string> = {}): TestContext {
     const redisPrefix = `test:${inject('runId')}:${randomBytes(4).toString('hex')}:`;
     const config = loadConfig({
       ...baseTestEnv(),
+      ...s3TestEnv(),
       DATABASE_URL: db.url,
       REDIS_PREFIX: redisPrefix,
       DATA_DIR: dataDir,
@@ -105,6 +118,7 @@ export function useTestContext(env: Record<string, string> = {}): TestContext {
     });
     const deps = createDeps(config);
     await connectRedis(deps.redis);
+    await deps.storage.ensureBucket();
     const app = createHttpApp(deps, { api: createApi(deps) });
     Object.assign(ctx, {
       deps,

@@ -1,5 +1,7 @@
 import type postgres from 'postgres';
 import type { Sql, TxSql } from '../../../core/db.ts';
+import { deletePostPhotos } from '../photos/queries.ts';
+import { toPhoto } from '../photos/schema.ts';
 import { toUser } from '../users/queries.ts';
 import type { User } from '../users/schema.ts';
 import type { StoredGeo } from './geo.ts';
@@ -35,6 +37,7 @@ export interface PostRow extends AuthorColumns {
   commentCount: number;
   likeCount: number;
   likedByMe: boolean;
+  photos: Array<{ id: string; width: number; height: number }>;
   ring?: number;
 }
 
@@ -73,10 +76,14 @@ function postColumns(sql: Sql, viewerId: string): Fragment {
     p.observed_at as "observedAt", p.created_at as "createdAt", p.updated_at as "updatedAt",
     p.comment_count as "commentCount", p.like_count as "likeCount",
     exists (select 1 from likes l where l.post_id = p.id and l.user_id = ${viewerId}) as "likedByMe",
+    coalesce((
+      select json_agg(json_build_object('id', ph.id, 'width', ph.width, 'height', ph.height) order by ph.position)
+      from photos ph where ph.post_id = p.id
+    ), '[]'::json) as photos,
     ${sql.unsafe(AUTHOR)}`;
 }
 
-export function toPost(row: PostRow): Post {
+export function toPost(row: PostRow, mediaBase: string): Post {
   return {
     id: row.id,
     author: authorOf(row),
@@ -93,7 +100,7 @@ export function toPost(row: PostRow): Post {
           },
     geoprivacy: row.geoprivacy,
     cell: row.cell,
-    photos: [],
+    photos: row.photos.map((photo) => toPhoto(photo, mediaBase)),
     observedAt: row.observedAt.toISOString(),
     createdAt: row.createdAt.toISOString(),
     updatedAt: row.updatedAt.toISOString(),
@@ -292,8 +299,12 @@ export async function exactLocation(
     : null;
 }
 
-/** Deletes a post (comments and likes go with it by cascade) and corrects its author's count. */
+/**
+ * Deletes a post (comments and likes go with it by cascade, photos with their
+ * objects through the storage deletion queue) and corrects its author's count.
+ */
 export async function deletePost(tx: TxSql, id: string, authorId: string): Promise<void> {
+  await deletePostPhotos(tx, id);
   await tx`delete from posts where id = ${id}`;
   await tx`update users set post_count = greatest(post_count - 1, 0) where id = ${authorId}`;
 }

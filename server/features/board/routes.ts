@@ -1,11 +1,13 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import type { TxSql } from '../../../core/db.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { AppError, forbidden, notFound } from '../../../core/errors.ts';
 import { bearerSecurity, createRouter, errorResponses } from '../../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../../core/http/pagination.ts';
-import { IdParam, requireId } from '../../../core/http/params.ts';
+import { IdParam, isId, requireId } from '../../../core/http/params.ts';
 import { recordEvent } from '../../../core/outbox.ts';
 import { requireAuth } from '../auth/authenticate.ts';
+import { attachPhotos, replacePostPhotos } from '../photos/queries.ts';
 import { findActiveUser } from '../users/queries.ts';
 import { geoFor, nearbyRings } from './geo.ts';
 import {
@@ -16,6 +18,7 @@ import {
   listFeed,
   listNearby,
   listPostsByAuthor,
+  type PostRow,
   postOwner,
   toPost,
   updatePost,
@@ -114,6 +117,29 @@ const routes = {
   }),
 };
 
+/** Attaches photos or fails the whole transaction, naming the ids that cannot be attached. */
+async function attachOrFail(tx: TxSql, postId: string, ownerId: string, given: string[]) {
+  const photoIds = given.map((id) => id.toLowerCase());
+  const invalid = photoIds.filter((id) => !isId(id));
+  const { rejected } = await attachPhotos(tx, postId, ownerId, photoIds.filter(isId));
+  const bad = [...invalid, ...rejected];
+  if (bad.length > 0) {
+    throw new AppError('validation_failed', `photoIds: ${bad.join(', ')} cannot be attached`, {
+      details: {
+        in: 'json',
+        fields: [
+          {
+            field: 'photoIds',
+            message:
+              'each photo must be one of your own processed photos, not attached to another post',
+          },
+        ],
+        photoIds: bad,
+      },
+    });
+  }
+}
+
 export function createPostRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
@@ -123,25 +149,22 @@ export function createPostRoutes(deps: Deps) {
   router.use('/feed', auth);
   router.use('/users/:id/posts', auth);
 
+  const media = deps.config.mediaPublicUrl;
+  const asPost = (row: PostRow) => toPost(row, media);
   const readPost = async (id: string, viewerId: string) => {
     const row = await findPost(sql, id, viewerId);
     if (!row) throw notFound('post');
-    return toPost(row);
+    return toPost(row, media);
   };
 
   router.openapi(routes.create, async (c) => {
     const input = c.req.valid('json');
     const me = c.get('auth').userId;
-    if (input.photoIds.length > 0) {
-      // Photo ids must name photos of this user; none exist until uploaded.
-      throw new AppError('validation_failed', 'photoIds: unknown photo', {
-        details: { in: 'json', fields: [{ field: 'photoIds', message: 'unknown photo' }] },
-      });
-    }
     const geo = geoFor(input.location, input.geoprivacy);
     const result = await sql.begin(async (tx) => {
       const inserted = await insertPost(tx, me, input, geo);
       if (inserted.created) {
+        await attachOrFail(tx, inserted.id, me, input.photoIds);
         await recordEvent(tx, {
           type: 'post.created',
           postId: inserted.id,
@@ -173,7 +196,7 @@ export function createPostRoutes(deps: Deps) {
       after,
     });
     return c.json(
-      page(rows, q.limit, toPost, (r) => ({ ring: r.ring, id: r.id })),
+      page(rows, q.limit, asPost, (r) => ({ ring: r.ring, id: r.id })),
       200,
     );
   });
@@ -199,6 +222,10 @@ export function createPostRoutes(deps: Deps) {
           )
         : undefined;
       const updated = await updatePost(tx, id, changes, geo);
+      if (changes.photoIds) {
+        await replacePostPhotos(tx, id, changes.photoIds);
+        await attachOrFail(tx, id, me, changes.photoIds);
+      }
       await recordEvent(tx, {
         type: 'post.updated',
         postId: id,
@@ -237,7 +264,7 @@ export function createPostRoutes(deps: Deps) {
     if (!(await findActiveUser(sql, userId))) throw notFound('user');
     const rows = await listPostsByAuthor(sql, userId, c.get('auth').userId, limit, before);
     return c.json(
-      page(rows, limit, toPost, (r) => ({ id: r.id })),
+      page(rows, limit, asPost, (r) => ({ id: r.id })),
       200,
     );
   });
@@ -247,7 +274,7 @@ export function createPostRoutes(deps: Deps) {
     const before = decodeCursor(cursor, IdCursor)?.id;
     const rows = await listFeed(sql, c.get('auth').userId, limit, before);
     return c.json(
-      page(rows, limit, toPost, (r) => ({ id: r.id })),
+      page(rows, limit, asPost, (r) => ({ id: r.id })),
       200,
     );
   });

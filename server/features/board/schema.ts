@@ -34,6 +34,14 @@ const species = text(100)
   .transform((v) => (v === '' ? null : v))
   .openapi({ example: 'Felis catus' });
 
+const photoIds = z
+  .array(z.string().max(64))
+  .max(MAX_PHOTOS)
+  .refine((ids) => new Set(ids).size === ids.length, 'a photo can appear once')
+  .openapi({
+    description: `ids of the author's processed photos, at most ${MAX_PHOTOS}, in display order`,
+  });
+
 export const CreatePostBody = z
   .object({
     kind: z.enum(KINDS),
@@ -42,7 +50,7 @@ export const CreatePostBody = z
     location: LocationSchema.nullable().optional(),
     geoprivacy: z.enum(GEOPRIVACY).default('open'),
     observedAt: observedAt.optional(),
-    photoIds: z.array(z.string().max(64)).max(MAX_PHOTOS).default([]),
+    photoIds: photoIds.default([]),
     clientId: z.string().min(1).max(100).optional().openapi({
       description:
         'idempotency key: a retried create with the same clientId returns the first post',
@@ -62,6 +70,9 @@ export const UpdatePostBody = z
     location: LocationSchema.nullable().optional(),
     geoprivacy: z.enum(GEOPRIVACY).optional(),
     observedAt: observedAt.optional(),
+    photoIds: photoIds
+      .optional()
+      .openapi({ description: 'replaces the photos; left-out ones are deleted' }),
   })
   .openapi('UpdatePost');
 

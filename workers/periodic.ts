@@ -1,0 +1,42 @@
+import type { Logger } from '../core/logger.ts';
+import type { RunningRole } from '../core/roles.ts';
+
+/**
+ * Runs `work` every `intervalMs` (first run after `firstDelayMs`), never two at
+ * once in this process. A failure is logged and retried on the next tick. The
+ * jobs are idempotent, so several worker nodes may run them side by side.
+ */
+export function startPeriodic(
+  name: string,
+  logger: Logger,
+  intervalMs: number,
+  work: () => Promise<unknown>,
+  firstDelayMs = Math.min(intervalMs, 10_000),
+): RunningRole {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const tick = () => {
+    if (stopped) return;
+    running ??= work()
+      .then(() => undefined)
+      .catch((err: unknown) =>
+        logger.warn({ err, job: name }, 'periodic job failed; retried next tick'),
+      )
+      .finally(() => {
+        running = undefined;
+      });
+  };
+  const first = setTimeout(tick, firstDelayMs);
+  const timer = setInterval(tick, intervalMs);
+  first.unref();
+  timer.unref();
+  return {
+    name,
+    async stop() {
+      stopped = true;
+      clearTimeout(first);
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
