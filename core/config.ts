@@ -152,8 +152,12 @@ export interface Config {
     accessKeyId?: string;
     secretAccessKey?: string;
   };
-  /** Base URL of stored photo variants; by default the server role's own /media route. */
+  /**
+   * Base URL of stored photo variants. Unset: the server role's own /media route
+   * on localhost and the port the process actually listens on (see core/node.ts).
+   */
   mediaPublicUrl: string;
+  mediaPublicUrlSet: boolean;
   photos: {
     maxBytes: number;
     maxPixels: number;
@@ -229,6 +233,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       /\/+$/,
       '',
     ),
+    mediaPublicUrlSet: env.MEDIA_PUBLIC_URL !== undefined,
     photos: {
       maxBytes: env.PHOTO_MAX_BYTES,
       maxPixels: env.PHOTO_MAX_PIXELS,

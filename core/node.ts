@@ -82,18 +82,26 @@ export async function startNode(
     logger.warn({ err: (err as Error).message }, 'Redis not reachable at start');
   }
 
-  const app = createHttpApp(deps, {
-    api: config.roles.includes('server') ? createApi(deps) : undefined,
-  });
+  // Listen first, then build the app: defaults that depend on the real port (PORT=0) are known then.
+  let app: ReturnType<typeof createHttpApp> | undefined;
   const httpServer = await new Promise<Server>((resolve, reject) => {
-    const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () =>
-      resolve(server as Server),
+    const server = serve(
+      {
+        fetch: (req, env) => (app ? app.fetch(req, env) : new Response('starting', { status: 503 })),
+        port: config.port,
+        hostname: config.host,
+      },
+      () => resolve(server as Server),
     ) as Server;
     server.once('error', reject);
   });
   // Keep-alive sockets outliving the reverse proxy's idle timeout cause spurious 502s.
   httpServer.keepAliveTimeout = 65_000;
   const port = (httpServer.address() as AddressInfo).port;
+  if (!config.mediaPublicUrlSet) config.mediaPublicUrl = `http://localhost:${port}/media`;
+  app = createHttpApp(deps, {
+    api: config.roles.includes('server') ? createApi(deps) : undefined,
+  });
 
   const roles: RunningRole[] = [];
   if (config.roles.includes('gateway')) roles.push(await startGateway({ deps, httpServer }));

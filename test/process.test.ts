@@ -3,9 +3,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
+import sharp from 'sharp';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readMigrations } from '../core/migrate.ts';
 import { buildUser } from './helpers/builders.ts';
+import { phoneJpeg } from './helpers/images.ts';
 import { deleteRedisPrefix } from './helpers/context.ts';
 import { databaseUrl, TEST_DB_PREFIX } from './helpers/env.ts';
 import { type NodeProcess, runNodeToExit, spawnNode } from './helpers/process.ts';
@@ -91,6 +93,41 @@ describe('the real entrypoint', () => {
       password: 'whatever',
     });
     expect(api.status).toBe(404);
+    expect(await node.stop()).toBe(0);
+  });
+
+  it('a newcomer uploads a phone photo to the embedded S3 store, posts it, and opens its three URLs', async () => {
+    const node = await spawnNode(env);
+    nodes.push(node);
+    expect(node.logs.some((l) => l.msg === 'embedded S3-compatible server started')).toBe(true);
+    const input = buildUser();
+    const { accessToken } = (await (await post(`${node.url}/api/v1/auth/signup`, input)).json()) as {
+      accessToken: string;
+    };
+    const auth = { authorization: `Bearer ${accessToken}` };
+    const form = new FormData();
+    form.append('file', new Blob([new Uint8Array(await phoneJpeg())], { type: 'image/jpeg' }), 'IMG_0001.jpg');
+    const uploaded = await fetch(`${node.url}/api/v1/photos`, { method: 'POST', headers: auth, body: form });
+    expect(uploaded.status).toBe(201);
+    const photo = (await uploaded.json()) as { id: string; urls: Record<string, string> };
+    const created = await fetch(`${node.url}/api/v1/posts`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ kind: 'wild', body: 'Hedgehog in the garden', photoIds: [photo.id] }),
+    });
+    expect(created.status).toBe(201);
+    const sighting = (await created.json()) as { photos: Array<{ urls: Record<string, string> }> };
+    const urls = Object.values(sighting.photos[0]!.urls);
+    expect(urls).toHaveLength(3);
+    for (const url of urls) {
+      // The default MEDIA_PUBLIC_URL is this node's own /media route, on the port it listens on.
+      expect(url.startsWith(`http://localhost:${node.port}/media/photos/${photo.id}/`)).toBe(true);
+      const res = await fetch(url);
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-type')).toBe('image/webp');
+      const meta = await sharp(Buffer.from(await res.arrayBuffer())).metadata();
+      expect(meta.exif).toBeUndefined();
+    }
     expect(await node.stop()).toBe(0);
   });
 

@@ -149,12 +149,11 @@ export function createPostRoutes(deps: Deps) {
   router.use('/feed', auth);
   router.use('/users/:id/posts', auth);
 
-  const media = deps.config.mediaPublicUrl;
-  const asPost = (row: PostRow) => toPost(row, media);
+  const asPost = (row: PostRow) => toPost(row, deps.config.mediaPublicUrl);
   const readPost = async (id: string, viewerId: string) => {
     const row = await findPost(sql, id, viewerId);
     if (!row) throw notFound('post');
-    return toPost(row, media);
+    return asPost(row);
   };
 
   router.openapi(routes.create, async (c) => {
