@@ -110,6 +110,11 @@ const envSchema = z.object({
   PHOTO_ORPHAN_TTL: duration.default(24 * 3_600_000),
   PHOTO_UPLOAD_URL_TTL: duration.default(15 * 60_000),
   STORAGE_SWEEP_INTERVAL: duration.default(5_000),
+  FANOUT_CHUNK_SIZE: int(10, 100_000).default(1000),
+  STREAM_CLAIM_IDLE: duration.default(30_000),
+  STREAM_MAX_DELIVERIES: int(1, 100).default(5),
+  STREAM_BLOCK: duration.default(2_000),
+  SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -166,6 +171,17 @@ export interface Config {
     uploadUrlTtlMs: number;
   };
   storageSweepIntervalMs: number;
+  streams: {
+    /** Followers per fan-out chunk; larger fan-outs are split into chunks any consumer can take. */
+    fanoutChunkSize: number;
+    /** A message pending this long (its consumer died or failed) is claimed by another. */
+    claimIdleMs: number;
+    /** Deliveries before a message goes to the dead-letter stream. */
+    maxDeliveries: number;
+    blockMs: number;
+  };
+  /** Per-socket rate of client events (bursts of twice this are allowed). */
+  socketEventsPerSecond: number;
   logLevel: Env['LOG_LEVEL'];
 }
 
@@ -242,6 +258,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       uploadUrlTtlMs: env.PHOTO_UPLOAD_URL_TTL,
     },
     storageSweepIntervalMs: env.STORAGE_SWEEP_INTERVAL,
+    streams: {
+      fanoutChunkSize: env.FANOUT_CHUNK_SIZE,
+      claimIdleMs: env.STREAM_CLAIM_IDLE,
+      maxDeliveries: env.STREAM_MAX_DELIVERIES,
+      blockMs: env.STREAM_BLOCK,
+    },
+    socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
     logLevel: env.LOG_LEVEL,
   };
 }

@@ -75,3 +75,81 @@ export type EventOf<T extends DomainEventType> = Extract<DomainEvent, { type: T 
 
 /** The Socket.IO room every socket of a user joins. */
 export const userRoom = (userId: string) => `user:${userId}`;
+
+// ---- Redis Streams ----
+
+/** The stream every domain event is relayed to (under REDIS_PREFIX), and where poison messages end. */
+export const EVENTS_STREAM = 'events';
+export const DEAD_LETTER_STREAM = 'events:dead';
+/** Chunks of large fan-outs, shared by every fan-out consumer. */
+export const FANOUT_STREAM = 'fanout:chunks';
+
+/** A message as it travels on the events stream. */
+export interface StreamEvent {
+  /** Stable id of the event (outbox.event_id): the basis of every idempotency key. */
+  eventId: string;
+  outboxId: string;
+  event: DomainEvent;
+}
+
+// ---- Socket.IO ----
+
+/** The prefix of the Redis adapter's channels; gateway and emitters must agree on it. */
+export const socketChannelKey = (redisPrefix: string) => `${redisPrefix}socket.io`;
+/** Every socket of one login session, so a logout or revocation can close exactly those. */
+export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+
+export interface PublicUser {
+  id: string;
+  handle: string;
+  displayName: string;
+  bio: string;
+  createdAt: string;
+  followerCount: number;
+  followingCount: number;
+  postCount: number;
+}
+
+export type NotificationType = 'post' | 'comment' | 'like' | 'follow';
+
+export interface Notification {
+  id: string;
+  type: NotificationType;
+  actor: PublicUser | null;
+  postId: string | null;
+  commentId: string | null;
+  createdAt: string;
+  readAt: string | null;
+}
+
+export interface AckError {
+  code: string;
+  message: string;
+}
+export type Ack<T> = { data: T } | { error: AckError };
+
+export const NotificationsSyncPayload = z
+  .object({ after: z.string().max(64).optional() })
+  .strict()
+  .optional()
+  .default({});
+
+export interface ServerToClientEvents {
+  notification: (notification: Notification) => void;
+  /** The server is going away: reconnect (the client helper does so on its own). */
+  'server:draining': () => void;
+  /** The access token ran out; send a fresh one with `auth:renew` or reconnect with it. */
+  'auth:expiring': (info: { expiresAt: string }) => void;
+}
+
+export interface ClientToServerEvents {
+  'notifications:sync': (
+    payload: { after?: string },
+    ack: (res: Ack<{ items: Notification[]; hasMore: boolean }>) => void,
+  ) => void;
+  /** Swaps the socket's access token for a fresh one without reconnecting. */
+  'auth:renew': (
+    payload: { token: string },
+    ack: (res: Ack<{ expiresAt: string }>) => void,
+  ) => void;
+}

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import { createSql, type Sql } from './db.ts';
+import { createEmitter, type SocketEmitter } from './emitter.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis, type Redis } from './redis.ts';
@@ -16,17 +17,21 @@ export interface Deps {
   redis: Redis;
   metrics: Metrics;
   storage: Storage;
+  /** Pushes to sockets on every gateway node (through the Redis adapter's channel). */
+  emitter: SocketEmitter;
   /** Flipped when shutdown begins, so /readyz answers 503 while requests drain. */
   lifecycle: { shuttingDown: boolean };
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
   const logger = overrides.logger ?? createLogger(config);
+  const redis = overrides.redis ?? createRedis(config, logger);
   return {
     config,
     logger,
     sql: overrides.sql ?? createSql(config, logger),
-    redis: overrides.redis ?? createRedis(config, logger),
+    redis,
+    emitter: overrides.emitter ?? createEmitter(redis, config.redisPrefix, logger),
     metrics: overrides.metrics ?? createMetrics(),
     storage: overrides.storage ?? createStorage(config),
     lifecycle: overrides.lifecycle ?? { shuttingDown: false },

@@ -16,6 +16,18 @@ export function createMetrics() {
       buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
+    streamMessages: new Counter({
+      name: 'stream_messages_total',
+      help: 'Stream messages handled by consumer group and outcome (ok, failed, dead_lettered)',
+      labelNames: ['group', 'outcome'] as const,
+      registers: [registry],
+    }),
+    socketConnections: new Counter({
+      name: 'socket_connections_total',
+      help: 'Socket.IO connection attempts by outcome',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     authEvents: new Counter({
       name: 'auth_events_total',
       help: 'Authentication outcomes (signup, login, refresh, reuse detected, rate limited)',

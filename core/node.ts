@@ -87,7 +87,8 @@ export async function startNode(
   const httpServer = await new Promise<Server>((resolve, reject) => {
     const server = serve(
       {
-        fetch: (req, env) => (app ? app.fetch(req, env) : new Response('starting', { status: 503 })),
+        fetch: (req, env) =>
+          app ? app.fetch(req, env) : new Response('starting', { status: 503 }),
         port: config.port,
         hostname: config.host,
       },

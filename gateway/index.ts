@@ -1,13 +1,161 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import { Server } from 'socket.io';
+import { z } from 'zod';
+import {
+  type ClientToServerEvents,
+  NotificationsSyncPayload,
+  type ServerToClientEvents,
+  sessionRoom,
+  socketChannelKey,
+  userRoom,
+} from '../core/contract.ts';
+import { AppError } from '../core/errors.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
+import { authenticate } from '../server/features/auth/authenticate.ts';
+import { notificationsAfter, toNotification } from '../server/features/notifications/queries.ts';
+import { type AppSocket, createFloodGuard, onEvent, type SocketData } from './socket-events.ts';
+
+/** Largest message a client may send; every client event is small. */
+const MAX_MESSAGE_BYTES = 16 * 1024;
+const SYNC_LIMIT = 500;
+const KNOWN_EVENTS = new Set(['notifications:sync', 'auth:renew']);
 
 /**
- * The realtime gateway role. It shares the process port with the other roles:
- * Socket.IO attaches to the same HTTP server under /socket.io.
+ * The realtime gateway: Socket.IO on the process's HTTP server (path
+ * /socket.io, websocket only), clustered through the Redis adapter so that a
+ * push from any process reaches the socket on whichever node holds it.
  */
-export async function startGateway(ctx: RoleContext): Promise<RunningRole> {
-  ctx.deps.logger.info('gateway started');
+export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io: Server }> {
+  const { deps, httpServer } = ctx;
+  const { logger, config, metrics } = deps;
+  // Subscriptions need a connection of their own; ioredis re-subscribes after reconnects.
+  const pub = deps.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  const sub = deps.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  pub.on('error', () => {});
+  sub.on('error', () => {});
+
+  const io = new Server<
+    ClientToServerEvents,
+    ServerToClientEvents,
+    Record<string, never>,
+    SocketData
+  >(httpServer, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    serveClient: false,
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    pingInterval: 25_000,
+    pingTimeout: 20_000,
+    adapter: createAdapter(pub, sub, { key: socketChannelKey(config.redisPrefix) }),
+  });
+  let draining = false;
+
+  // Handshake: the access token in `auth.token`, verified like an HTTP request.
+  io.use(async (socket, next) => {
+    if (draining) return next(new Error('unavailable'));
+    const token = (socket.handshake.auth as { token?: unknown } | undefined)?.token;
+    if (typeof token !== 'string' || token.length === 0 || token.length > 4096) {
+      metrics.socketConnections.inc({ outcome: 'unauthorized' });
+      return next(new Error('unauthorized'));
+    }
+    try {
+      const claims = await authenticate(deps, token);
+      socket.data = { userId: claims.userId, sessionId: claims.sessionId, exp: claims.exp };
+      next();
+    } catch (err) {
+      const e = err instanceof AppError ? err : undefined;
+      const code = e?.code === 'unauthorized' ? 'unauthorized' : 'unavailable';
+      metrics.socketConnections.inc({ outcome: code });
+      next(new Error(code));
+    }
+  });
+
+  io.on('connection', (socket: AppSocket) => {
+    metrics.socketConnections.inc({ outcome: 'connected' });
+    const { userId, sessionId } = socket.data;
+    void socket.join([userRoom(userId), sessionRoom(sessionId)]);
+    const guard = createFloodGuard(config.socketEventsPerSecond);
+    const log = logger.child({ userId, socket: socket.id });
+
+    // The session ends with its token unless the client renews it in time.
+    let expiry: NodeJS.Timeout | undefined;
+    const armExpiry = () => {
+      clearTimeout(expiry);
+      const ms = socket.data.exp * 1000 - Date.now();
+      expiry = setTimeout(
+        () => {
+          socket.emit('auth:expiring', {
+            expiresAt: new Date(socket.data.exp * 1000).toISOString(),
+          });
+          socket.disconnect(true);
+        },
+        Math.max(0, ms),
+      );
+      expiry.unref();
+    };
+    armExpiry();
+    socket.on('disconnect', () => clearTimeout(expiry));
+
+    onEvent(
+      socket,
+      guard,
+      log,
+      'notifications:sync',
+      NotificationsSyncPayload,
+      async ({ after }) => {
+        const { rows, hasMore } = await notificationsAfter(deps.sql, userId, after, SYNC_LIMIT);
+        return { items: rows.map(toNotification), hasMore };
+      },
+    );
+
+    onEvent(
+      socket,
+      guard,
+      log,
+      'auth:renew',
+      z.object({ token: z.string().min(1).max(4096) }),
+      async ({ token }) => {
+        const claims = await authenticate(deps, token);
+        if (claims.userId !== userId)
+          throw new AppError('forbidden', 'the token belongs to another user');
+        if (claims.sessionId !== sessionId) {
+          void socket.leave(sessionRoom(sessionId));
+          void socket.join(sessionRoom(claims.sessionId));
+        }
+        socket.data = { userId, sessionId: claims.sessionId, exp: claims.exp };
+        armExpiry();
+        return { expiresAt: new Date(claims.exp * 1000).toISOString() };
+      },
+    );
+
+    // Anything else a client sends is answered, not ignored silently nor fatal.
+    socket.onAny((event: string, ...args: unknown[]) => {
+      if (KNOWN_EVENTS.has(event)) return;
+      const ack = args.at(-1);
+      if (typeof ack === 'function') {
+        ack({
+          error: { code: 'not_found', message: `unknown event ${String(event).slice(0, 64)}` },
+        });
+      }
+    });
+  });
+
+  io.engine.on('connection_error', (err: { code: number; message: string }) => {
+    logger.debug({ code: err.code, message: err.message }, 'socket connection error');
+  });
+
+  logger.info('gateway started');
   return {
     name: 'gateway',
-    async stop() {},
+    io,
+    async stop() {
+      draining = true;
+      // Tell local clients, then drop their transports without a Socket.IO
+      // disconnect: clients see "transport close" and reconnect (to another node).
+      io.local.emit('server:draining');
+      await new Promise((r) => setTimeout(r, 50));
+      io.engine.close();
+      await Promise.allSettled([pub.quit(), sub.quit()]);
+    },
   };
 }

@@ -7,9 +7,9 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { readMigrations } from '../core/migrate.ts';
 import { buildUser } from './helpers/builders.ts';
-import { phoneJpeg } from './helpers/images.ts';
 import { deleteRedisPrefix } from './helpers/context.ts';
 import { databaseUrl, TEST_DB_PREFIX } from './helpers/env.ts';
+import { phoneJpeg } from './helpers/images.ts';
 import { type NodeProcess, runNodeToExit, spawnNode } from './helpers/process.ts';
 
 // A database that does not exist yet: the first start must create and migrate it.
@@ -101,13 +101,23 @@ describe('the real entrypoint', () => {
     nodes.push(node);
     expect(node.logs.some((l) => l.msg === 'embedded S3-compatible server started')).toBe(true);
     const input = buildUser();
-    const { accessToken } = (await (await post(`${node.url}/api/v1/auth/signup`, input)).json()) as {
+    const { accessToken } = (await (
+      await post(`${node.url}/api/v1/auth/signup`, input)
+    ).json()) as {
       accessToken: string;
     };
     const auth = { authorization: `Bearer ${accessToken}` };
     const form = new FormData();
-    form.append('file', new Blob([new Uint8Array(await phoneJpeg())], { type: 'image/jpeg' }), 'IMG_0001.jpg');
-    const uploaded = await fetch(`${node.url}/api/v1/photos`, { method: 'POST', headers: auth, body: form });
+    form.append(
+      'file',
+      new Blob([new Uint8Array(await phoneJpeg())], { type: 'image/jpeg' }),
+      'IMG_0001.jpg',
+    );
+    const uploaded = await fetch(`${node.url}/api/v1/photos`, {
+      method: 'POST',
+      headers: auth,
+      body: form,
+    });
     expect(uploaded.status).toBe(201);
     const photo = (await uploaded.json()) as { id: string; urls: Record<string, string> };
     const created = await fetch(`${node.url}/api/v1/posts`, {

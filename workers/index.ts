@@ -1,14 +1,24 @@
 import type { RoleContext, RunningRole } from '../core/roles.ts';
+import { startConsumer } from './consumer.ts';
+import { fanoutChunks, postFanout } from './fanout.ts';
 import { startSessionPurge } from './maintenance.ts';
+import { personalNotifications } from './notify.ts';
+import { startOutboxRelay } from './relay.ts';
 import { startStorageJobs } from './storage.ts';
+import { startStreamMaintenance } from './streams.ts';
+
+/** Every consumer group this role runs; each lives in a file of its own. */
+export const STREAM_WORKERS = [postFanout, fanoutChunks, personalNotifications];
 
 /**
- * The workers role: background consumers and periodic jobs. Each concern lives
- * in its own file and is started here.
+ * The workers role: the outbox relay, the stream consumers, and periodic jobs.
  */
 export async function startWorkers(ctx: RoleContext): Promise<RunningRole> {
-  const running = [startSessionPurge(ctx.deps), ...startStorageJobs(ctx.deps)];
-  ctx.deps.logger.info({ jobs: running.map((r) => r.name) }, 'workers started');
+  const { deps } = ctx;
+  const running: RunningRole[] = [await startOutboxRelay(deps)];
+  for (const worker of STREAM_WORKERS) running.push(await startConsumer(deps, worker));
+  running.push(startSessionPurge(deps), ...startStorageJobs(deps), startStreamMaintenance(deps));
+  deps.logger.info({ jobs: running.map((r) => r.name) }, 'workers started');
   return {
     name: 'workers',
     async stop() {

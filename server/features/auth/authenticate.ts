@@ -1,9 +1,9 @@
 import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../../../core/deps.ts';
 import { unauthorized } from '../../../core/errors.ts';
-import type { AppEnv, AuthContext } from '../../../core/http/types.ts';
+import type { AppEnv } from '../../../core/http/types.ts';
 import { isSessionActive } from './queries.ts';
-import { verifyAccessToken } from './tokens.ts';
+import { type VerifiedClaims, verifyAccessToken } from './tokens.ts';
 
 /**
  * Verifies an access token and that its session is still live (not logged out,
@@ -13,7 +13,7 @@ import { verifyAccessToken } from './tokens.ts';
 export async function authenticate(
   deps: Pick<Deps, 'sql' | 'config'>,
   token: string,
-): Promise<AuthContext> {
+): Promise<VerifiedClaims> {
   const claims = await verifyAccessToken(token, deps.config.jwtSecret);
   if (!(await isSessionActive(deps.sql, claims.sessionId, claims.userId))) {
     throw unauthorized('session is no longer valid');
@@ -31,7 +31,8 @@ export function requireAuth(deps: Pick<Deps, 'sql' | 'config'>): MiddlewareHandl
     const token = header ? BEARER.exec(header.trim())?.[1] : undefined;
     if (!token)
       throw unauthorized(header ? 'malformed Authorization header' : 'missing bearer token');
-    c.set('auth', await authenticate(deps, token));
+    const { userId, sessionId } = await authenticate(deps, token);
+    c.set('auth', { userId, sessionId });
     await next();
   };
 }

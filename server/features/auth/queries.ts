@@ -58,7 +58,8 @@ export async function isSessionActive(
 
 export type RotateResult =
   | { ok: true; userId: string; sessionId: string }
-  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' | 'reuse' };
+  | { ok: false; reason: 'unknown' | 'expired' | 'revoked' }
+  | { ok: false; reason: 'reuse'; sessionId: string };
 
 /**
  * Spends a refresh token and stores its successor, in one transaction with the
@@ -96,7 +97,7 @@ export async function rotateRefreshToken(
       await tx`
         update sessions set revoked_at = now(), revoked_reason = 'reuse'
         where id = ${token.sessionId} and revoked_at is null`;
-      return { ok: false, reason: 'reuse' };
+      return { ok: false, reason: 'reuse', sessionId: token.sessionId };
     }
     const now = Date.now();
     if (token.expiresAt.getTime() <= now || token.sessionExpiresAt.getTime() <= now) {
@@ -114,12 +115,17 @@ export async function rotateRefreshToken(
   });
 }
 
-/** Revokes the session a refresh token belongs to; unknown tokens are ignored. */
-export async function revokeSessionByToken(sql: Sql, tokenHash: Buffer): Promise<void> {
-  await sql`
+/** Revokes the session a refresh token belongs to; unknown tokens are ignored. Returns the session revoked. */
+export async function revokeSessionByToken(
+  sql: Sql,
+  tokenHash: Buffer,
+): Promise<string | undefined> {
+  const [row] = await sql<{ id: string }[]>`
     update sessions set revoked_at = now(), revoked_reason = 'logout'
     where id = (select session_id from refresh_tokens where token_hash = ${tokenHash})
-      and revoked_at is null`;
+      and revoked_at is null
+    returning id`;
+  return row?.id;
 }
 
 /** Drops sessions that expired or were revoked long enough ago that no one can present their tokens. */

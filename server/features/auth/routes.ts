@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { sessionRoom } from '../../../core/contract.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { AppError, conflict, unauthorized } from '../../../core/errors.ts';
 import { clientIp } from '../../../core/http/client-ip.ts';
@@ -195,6 +196,7 @@ export function createAuthRoutes(deps: Deps) {
       });
       if (result.reason === 'reuse') {
         c.get('log').warn({ reason: 'reuse' }, 'spent refresh token presented; session revoked');
+        deps.emitter.in(sessionRoom(result.sessionId)).disconnectSockets(true);
       }
       throw new AppError(
         'unauthorized',
@@ -211,7 +213,9 @@ export function createAuthRoutes(deps: Deps) {
 
   router.openapi(logoutRoute, async (c) => {
     const { refreshToken } = c.req.valid('json');
-    await revokeSessionByToken(sql, hashRefreshToken(refreshToken));
+    const sessionId = await revokeSessionByToken(sql, hashRefreshToken(refreshToken));
+    // The session's live sockets close too, on whichever gateway node holds them.
+    if (sessionId) deps.emitter.in(sessionRoom(sessionId)).disconnectSockets(true);
     return c.body(null, 204);
   });
 

@@ -11,6 +11,11 @@ export interface AccessClaims {
   sessionId: string;
 }
 
+export interface VerifiedClaims extends AccessClaims {
+  /** Expiry, in seconds since the epoch. */
+  exp: number;
+}
+
 /** Short-lived access token: HS256 JWT naming the user and the session (refresh family). */
 export async function signAccessToken(
   claims: AccessClaims,
@@ -28,13 +33,16 @@ export async function signAccessToken(
     .sign(secret);
 }
 
-const payloadSchema = z.object({ sub: z.uuid(), sid: z.uuid() });
+const payloadSchema = z.object({ sub: z.uuid(), sid: z.uuid(), exp: z.number() });
 
 /**
  * Verifies signature, algorithm (HS256 only, so `alg: none` and key confusion
  * are refused), issuer, audience and expiry. Every failure is the same 401.
  */
-export async function verifyAccessToken(token: string, secret: Uint8Array): Promise<AccessClaims> {
+export async function verifyAccessToken(
+  token: string,
+  secret: Uint8Array,
+): Promise<VerifiedClaims> {
   try {
     const { payload } = await jwtVerify(token, secret, {
       algorithms: ['HS256'],
@@ -44,7 +52,7 @@ export async function verifyAccessToken(token: string, secret: Uint8Array): Prom
     });
     const parsed = payloadSchema.safeParse(payload);
     if (!parsed.success) throw new AppError('unauthorized', 'invalid access token');
-    return { userId: parsed.data.sub, sessionId: parsed.data.sid };
+    return { userId: parsed.data.sub, sessionId: parsed.data.sid, exp: parsed.data.exp };
   } catch (err) {
     if (err instanceof AppError) throw err;
     const expired = err instanceof joseErrors.JWTExpired;

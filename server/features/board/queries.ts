@@ -2,23 +2,15 @@ import type postgres from 'postgres';
 import type { Sql, TxSql } from '../../../core/db.ts';
 import { deletePostPhotos } from '../photos/queries.ts';
 import { toPhoto } from '../photos/schema.ts';
-import { toUser } from '../users/queries.ts';
-import type { User } from '../users/schema.ts';
+import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
+
+/** Author columns of alias `u` (a users row joined only while the account is active). */
+const AUTHOR = embeddedUserColumns('u');
+
 import type { StoredGeo } from './geo.ts';
 import type { Comment, CreatePostInput, Post } from './schema.ts';
 
 type Fragment = postgres.PendingQuery<postgres.Row[]>;
-
-interface AuthorColumns {
-  aId: string | null;
-  aHandle: string;
-  aDisplayName: string;
-  aBio: string;
-  aCreatedAt: Date;
-  aFollowerCount: number;
-  aFollowingCount: number;
-  aPostCount: number;
-}
 
 export interface PostRow extends AuthorColumns {
   id: string;
@@ -39,26 +31,6 @@ export interface PostRow extends AuthorColumns {
   likedByMe: boolean;
   photos: Array<{ id: string; width: number; height: number }>;
   ring?: number;
-}
-
-/** Author columns of alias `u` (a users row joined only while the account is active). */
-const AUTHOR = `u.id as "aId", u.handle as "aHandle", u.display_name as "aDisplayName",
-  u.bio as "aBio", u.created_at as "aCreatedAt", u.follower_count as "aFollowerCount",
-  u.following_count as "aFollowingCount", u.post_count as "aPostCount"`;
-
-function authorOf(row: AuthorColumns): User | null {
-  if (!row.aId) return null;
-  return toUser({
-    id: row.aId,
-    email: '',
-    handle: row.aHandle,
-    displayName: row.aDisplayName,
-    bio: row.aBio,
-    createdAt: row.aCreatedAt,
-    followerCount: row.aFollowerCount,
-    followingCount: row.aFollowingCount,
-    postCount: row.aPostCount,
-  });
 }
 
 /**

@@ -58,3 +58,37 @@ export async function updateProfile(
     returning ${sql.unsafe(USER_COLUMNS)}`;
   return row;
 }
+
+/** A user embedded in another row (post author, comment author, notification actor), prefixed `a`. */
+export interface AuthorColumns {
+  aId: string | null;
+  aHandle: string;
+  aDisplayName: string;
+  aBio: string;
+  aCreatedAt: Date;
+  aFollowerCount: number;
+  aFollowingCount: number;
+  aPostCount: number;
+}
+
+/** Columns of users alias `t` for AuthorColumns; join it only while the account is active. */
+export const embeddedUserColumns = (t: string) =>
+  `${t}.id as "aId", ${t}.handle as "aHandle", ${t}.display_name as "aDisplayName",
+  ${t}.bio as "aBio", ${t}.created_at as "aCreatedAt", ${t}.follower_count as "aFollowerCount",
+  ${t}.following_count as "aFollowingCount", ${t}.post_count as "aPostCount"`;
+
+/** The embedded user, or null when the account is gone ("unknown user"). */
+export function authorOf(row: AuthorColumns): User | null {
+  if (!row.aId) return null;
+  return toUser({
+    id: row.aId,
+    email: '',
+    handle: row.aHandle,
+    displayName: row.aDisplayName,
+    bio: row.aBio,
+    createdAt: row.aCreatedAt,
+    followerCount: row.aFollowerCount,
+    followingCount: row.aFollowingCount,
+    postCount: row.aPostCount,
+  });
+}

@@ -1,0 +1,121 @@
+import { z } from 'zod';
+import { EVENTS_STREAM, FANOUT_STREAM, type Notification, userRoom } from '../core/contract.ts';
+import type { Deps } from '../core/deps.ts';
+import { findActiveUser, toUser } from '../server/features/users/queries.ts';
+import type { StreamWorker } from './consumer.ts';
+import { parseStreamEvent } from './events.ts';
+
+/** Rooms per emitted message: one Redis publish reaches this many followers. */
+const ROOMS_PER_EMIT = 1000;
+
+const Chunk = z.object({
+  eventId: z.string(),
+  postId: z.string(),
+  authorId: z.string(),
+  createdAt: z.string(),
+  /** Follower ids in (from, to]; null for an open end. */
+  from: z.string().nullable(),
+  to: z.string().nullable(),
+});
+type Chunk = z.infer<typeof Chunk>;
+
+/**
+ * Notifies the followers in one chunk: their inbox rows in one statement
+ * (idempotent: the primary key is (user, event id)), then one push per
+ * thousand followers through the Redis adapter's channel. Followers are paged
+ * by id, so chunks never overlap and new follows fall into some chunk.
+ */
+export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
+  const { sql } = deps;
+  const author = await findActiveUser(sql, chunk.authorId);
+  const [post] = await sql`select 1 from posts where id = ${chunk.postId}`;
+  // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
+  if (!author || !post) return 0;
+  const recipients = await sql<{ id: string }[]>`
+    with recipients as (
+      select f.follower_id as id
+      from follows f join users u on u.id = f.follower_id and u.deleted_at is null
+      where f.followee_id = ${chunk.authorId}
+        ${chunk.from ? sql`and f.follower_id > ${chunk.from}` : sql``}
+        ${chunk.to ? sql`and f.follower_id <= ${chunk.to}` : sql``}
+    ), inserted as (
+      insert into notifications (user_id, id, type, actor_id, post_id, created_at)
+      select id, ${chunk.eventId}, 'post', ${chunk.authorId}, ${chunk.postId}, ${chunk.createdAt}
+      from recipients
+      on conflict (user_id, id) do nothing
+    )
+    select id from recipients`;
+  const notification: Notification = {
+    id: chunk.eventId,
+    type: 'post',
+    actor: toUser(author),
+    postId: chunk.postId,
+    commentId: null,
+    createdAt: chunk.createdAt,
+    readAt: null,
+  };
+  // Every recipient of the chunk is pushed to, also on a redelivery: pushes are
+  // at-least-once and clients drop ids they have (the inbox stays exactly-once).
+  for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
+    const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map((r) => userRoom(r.id));
+    deps.emitter.to(rooms).emit('notification', notification);
+  }
+  return recipients.length;
+}
+
+/**
+ * `post.created` → the author's followers. Up to one chunk's worth is done
+ * right here; a larger audience is cut into chunks of FANOUT_CHUNK_SIZE
+ * followers (boundaries from one index scan) and queued on the chunk stream,
+ * where every fan-out consumer takes its share: one author with 100k
+ * followers does not hold up other authors' posts.
+ */
+export const postFanout: StreamWorker = {
+  group: 'fanout',
+  stream: EVENTS_STREAM,
+  async handle(message, deps) {
+    const { eventId, event } = parseStreamEvent(message);
+    if (event.type !== 'post.created') return;
+    const size = deps.config.streams.fanoutChunkSize;
+    const base = {
+      eventId,
+      postId: event.postId,
+      authorId: event.authorId,
+      createdAt: event.createdAt,
+    };
+    const [{ count } = { count: 0 }] = await deps.sql<{ count: number }[]>`
+      select count(*)::int as count from follows where followee_id = ${event.authorId}`;
+    if (count <= size) {
+      await fanoutChunk(deps, { ...base, from: null, to: null });
+      return;
+    }
+    const bounds = await deps.sql<{ id: string }[]>`
+      select id from (
+        select follower_id as id, row_number() over (order by follower_id) as n
+        from follows where followee_id = ${event.authorId}
+      ) numbered where n % ${size} = 0 order by id`;
+    const edges = [null, ...bounds.map((b) => b.id), null];
+    const pipeline = deps.redis.pipeline();
+    for (let i = 0; i + 1 < edges.length; i++) {
+      pipeline.xadd(
+        FANOUT_STREAM,
+        '*',
+        'chunk',
+        JSON.stringify({ ...base, from: edges[i], to: edges[i + 1] }),
+      );
+    }
+    const results = (await pipeline.exec()) ?? [];
+    const failed = results.find(([err]) => err);
+    if (failed) throw failed[0];
+  },
+};
+
+export const fanoutChunks: StreamWorker = {
+  group: 'fanout-chunks',
+  stream: FANOUT_STREAM,
+  batch: 4,
+  concurrency: 2,
+  async handle(message, deps) {
+    await fanoutChunk(deps, Chunk.parse(JSON.parse(message.fields.chunk ?? 'null')));
+  },
+};
