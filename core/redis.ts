@@ -51,3 +51,11 @@ export async function connectRedis(redis: Redis): Promise<void> {
     redis.once('error', reject);
   });
 }
+
+/**
+ * The full key for commands whose key ioredis does not prefix by itself: the
+ * ones with a subcommand, such as XGROUP and XINFO.
+ */
+export function fullKey(redis: Redis, key: string): string {
+  return `${redis.options.keyPrefix ?? ''}${key}`;
+}

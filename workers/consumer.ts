@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { DEAD_LETTER_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
-import type { Redis } from '../core/redis.ts';
+import { fullKey, type Redis } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
 
 export interface StreamMessage {
@@ -44,7 +44,8 @@ function toFields(list: string[]): Record<string, string> {
 export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
   try {
     // From the beginning of what the stream holds: a new group misses nothing retained.
-    await redis.xgroup('CREATE', stream, group, '0', 'MKSTREAM');
+    // ioredis does not prefix XGROUP's key: give it in full.
+    await redis.xgroup('CREATE', fullKey(redis, stream), group, '0', 'MKSTREAM');
   } catch (err) {
     if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
   }
@@ -229,7 +230,7 @@ export async function startConsumer(
           consumer,
         )) as unknown[];
         if (pending >= 0 && mine.length === 0)
-          await redis.xgroup('DELCONSUMER', worker.stream, worker.group, consumer);
+          await redis.xgroup('DELCONSUMER', fullKey(redis, worker.stream), worker.group, consumer);
       } catch {
         // Redis may be gone already; a leftover consumer entry is harmless.
       }

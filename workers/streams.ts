@@ -1,5 +1,6 @@
 import { EVENTS_STREAM, FANOUT_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
+import { fullKey } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
 import { startPeriodic } from './periodic.ts';
 import { purgePublishedOutbox } from './relay.ts';
@@ -18,7 +19,7 @@ function compareIds(a: string, b: string): number {
 export async function trimStream(deps: Pick<Deps, 'redis'>, stream: string): Promise<number> {
   let groups: unknown[];
   try {
-    groups = (await deps.redis.xinfo('GROUPS', stream)) as unknown[];
+    groups = (await deps.redis.xinfo('GROUPS', fullKey(deps.redis, stream))) as unknown[];
   } catch {
     return 0; // no such stream yet
   }

@@ -1,0 +1,316 @@
+import { io as connectRaw } from 'socket.io-client';
+import { describe, expect, it } from 'vitest';
+import { signAccessToken } from '../server/features/auth/tokens.ts';
+import { type HttpUser, httpApi } from './helpers/http.ts';
+import { listen, nodeUrl, useCluster } from './helpers/realtime.ts';
+
+const cluster = useCluster({ SOCKET_EVENTS_PER_SECOND: '5' });
+
+/** Node A: server + workers + gateway; node B: gateway only. */
+async function twoNodes() {
+  if (cluster.nodes.length === 0) {
+    await cluster.start('server,gateway,workers');
+    await cluster.start('gateway');
+  }
+  const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+  return { a, b, api: httpApi(nodeUrl(a)) };
+}
+
+function rawSocket(url: string, auth: Record<string, unknown>) {
+  const socket = connectRaw(url, {
+    path: '/socket.io',
+    transports: ['websocket'],
+    auth,
+    reconnection: false,
+  });
+  const outcome = new Promise<'connected' | string>((resolve) => {
+    socket.once('connect', () => resolve('connected'));
+    socket.once('connect_error', (err) => resolve(err.message));
+  });
+  return { socket, outcome };
+}
+
+describe('handshake', () => {
+  it('refuses a missing, malformed or forged token with connect_error "unauthorized"', async () => {
+    const { b, api } = await twoNodes();
+    const user = await api.signup();
+    const forged = await signAccessToken(
+      { userId: user.id, sessionId: user.id },
+      new TextEncoder().encode('not-the-secret-but-long-enough-to-sign-with-hs256'),
+      60_000,
+    );
+    for (const auth of [
+      {},
+      { token: 42 },
+      { token: 'garbage' },
+      { token: forged },
+      { token: 'x'.repeat(5000) },
+    ]) {
+      const { socket, outcome } = rawSocket(nodeUrl(b), auth);
+      expect(await outcome).toBe('unauthorized');
+      socket.close();
+    }
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: user.accessToken });
+    expect(await outcome).toBe('connected');
+    socket.close();
+  });
+});
+
+describe('notifications across gateway nodes', () => {
+  it('a follower on node B hears of a post made through node A, fanned out by a worker', async () => {
+    const { a, b, api } = await twoNodes();
+    const author = await api.signup();
+    const follower = await api.signup();
+    await api.follow(follower, author);
+    const onB = await listen(cluster, b, follower.accessToken);
+    const post = await api.post(author, { body: 'A heron at the pond' });
+    const n = await onB.next((x) => x.postId === post.id);
+    expect(n).toMatchObject({
+      type: 'post',
+      actor: { id: author.id },
+      commentId: null,
+      readAt: null,
+    });
+    // The same event is in the inbox, with the same id.
+    const inbox = await httpApi(nodeUrl(a)).call('GET', '/notifications', follower.accessToken);
+    expect(inbox.body.items[0]).toEqual(n);
+  });
+
+  it('comments, likes and follows reach the person concerned, live; nobody hears of their own actions', async () => {
+    const { a, b, api } = await twoNodes();
+    const author = await api.signup();
+    const fan = await api.signup();
+    const onA = await listen(cluster, a, author.accessToken);
+    const onB = await listen(cluster, b, fan.accessToken);
+    await api.follow(fan, author);
+    const follow = await onA.next((n) => n.type === 'follow');
+    expect(follow.actor?.id).toBe(fan.id);
+
+    const post = await api.post(author);
+    await onB.next((n) => n.type === 'post' && n.postId === post.id);
+    const comment = await api.call('POST', `/posts/${post.id}/comments`, fan.accessToken, {
+      body: 'Lovely!',
+    });
+    await api.call('PUT', `/posts/${post.id}/like`, fan.accessToken);
+    await api.call('PUT', `/posts/${post.id}/like`, author.accessToken); // own like: no notification
+    const c = await onA.next((n) => n.type === 'comment');
+    expect(c).toMatchObject({ postId: post.id, commentId: comment.body.id, actor: { id: fan.id } });
+    const like = await onA.next((n) => n.type === 'like');
+    expect(like.actor?.id).toBe(fan.id);
+    // The fan's own comment and like never come back to the fan.
+    const count = await api.call('GET', '/notifications/unread-count', author.accessToken);
+    expect(count.body).toEqual({ count: 3 });
+    const fanInbox = await api.call('GET', '/notifications', fan.accessToken);
+    expect(fanInbox.body.items.map((n: { type: string }) => n.type)).toEqual(['post']);
+  });
+
+  it('a client that was away syncs exactly what it missed, also after moving to the other node', async () => {
+    const { a, b, api } = await twoNodes();
+    const author = await api.signup();
+    const other = await api.signup();
+    const me = await api.signup();
+    await api.follow(me, author);
+    const first = await listen(cluster, a, me.accessToken);
+    const seenPost = await api.post(author);
+    await first.next((n) => n.postId === seenPost.id);
+    const last = first.client.lastNotificationId();
+    first.client.close();
+
+    // While away: two posts, a follow.
+    const missed = [await api.post(author), await api.post(author)];
+    await api.follow(other, me);
+    // Wait until the inbox holds them (the pushes went nowhere).
+    await expect
+      .poll(
+        async () =>
+          (await api.call('GET', '/notifications/unread-count', me.accessToken)).body.count,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(4);
+
+    const again = await listen(cluster, b, me.accessToken, { lastNotificationId: last });
+    expect(again.received.map((n) => n.postId ?? n.type)).toEqual([
+      missed[0]!.id,
+      missed[1]!.id,
+      'follow',
+    ]);
+    // Syncing again brings nothing the user has not had: a sync looks a few seconds
+    // back on purpose (see notificationsAfter), and the client drops what it holds.
+    const known = new Set([...first.received, ...again.received].map((n) => n.id));
+    const resynced = await again.client.sync();
+    expect(resynced.filter((n) => !known.has(n.id))).toEqual([]);
+    expect(await again.client.sync()).toEqual([]);
+  });
+});
+
+describe('inbox API', () => {
+  it('lists newest first, filters unread, counts, and marks read by ids or up to an id', async () => {
+    const { api } = await twoNodes();
+    const me = await api.signup();
+    const fans: HttpUser[] = [];
+    for (let i = 0; i < 4; i++) {
+      const fan = await api.signup();
+      await api.follow(fan, me);
+      fans.push(fan);
+    }
+    await expect
+      .poll(
+        async () =>
+          (await api.call('GET', '/notifications/unread-count', me.accessToken)).body.count,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBe(4);
+    const all = await api.call('GET', '/notifications?limit=3', me.accessToken);
+    expect(all.body.items.map((n: { actor: { id: string } }) => n.actor.id)).toEqual(
+      fans
+        .slice(1)
+        .map((f) => f.id)
+        .reverse(),
+    );
+    const rest = await api.call(
+      'GET',
+      `/notifications?limit=3&cursor=${all.body.nextCursor}`,
+      me.accessToken,
+    );
+    expect(rest.body).toMatchObject({ items: [{ actor: { id: fans[0]!.id } }], nextCursor: null });
+    const [newest, second, third, oldest] = [...all.body.items, ...rest.body.items];
+
+    expect(
+      (await api.call('POST', '/notifications/read', me.accessToken, { ids: [newest.id] })).status,
+    ).toBe(204);
+    expect((await api.call('GET', '/notifications/unread-count', me.accessToken)).body.count).toBe(
+      3,
+    );
+    expect(
+      (await api.call('POST', '/notifications/read', me.accessToken, { upTo: third.id })).status,
+    ).toBe(204);
+    const unread = await api.call('GET', '/notifications?unread=true', me.accessToken);
+    expect(unread.body.items.map((n: { id: string }) => n.id)).toEqual([second.id]);
+    expect(oldest.readAt).toBeNull();
+
+    for (const body of [{}, { ids: ['nope'] }, { upTo: 5 }, { ids: 'x' }]) {
+      expect((await api.call('POST', '/notifications/read', me.accessToken, body)).status).toBe(
+        400,
+      );
+    }
+    expect((await api.call('GET', '/notifications?cursor=zzz', me.accessToken)).status).toBe(400);
+    expect((await api.call('GET', '/notifications')).status).toBe(401);
+  });
+});
+
+describe('socket robustness', () => {
+  it('answers malformed payloads and unknown events with error acks and keeps the connection', async () => {
+    const { b, api } = await twoNodes();
+    const me = await api.signup();
+    const l = await listen(cluster, b, me.accessToken);
+    const s = l.client.socket;
+    const ack = (event: string, payload: unknown) =>
+      // biome-ignore lint/suspicious/noExplicitAny: sending what the contract does not allow is the point
+      (s.timeout(5000) as any).emitWithAck(event, payload);
+    expect(await ack('notifications:sync', { after: 42 })).toMatchObject({
+      error: { code: 'validation_failed' },
+    });
+    expect(await ack('notifications:sync', 'hello')).toMatchObject({
+      error: { code: 'validation_failed' },
+    });
+    expect(await ack('notifications:sync', { after: 'x', extra: true })).toMatchObject({
+      error: { code: 'validation_failed' },
+    });
+    expect(await ack('no:such:event', {})).toMatchObject({ error: { code: 'not_found' } });
+    expect(await ack('auth:renew', { token: 'bad' })).toMatchObject({
+      error: { code: 'unauthorized' },
+    });
+    // Without an ack function nothing is answered and nothing breaks.
+    // biome-ignore lint/suspicious/noExplicitAny: an event without its ack, as a sloppy client sends it
+    (s as any).emit('notifications:sync', { after: 42 });
+    expect(s.connected).toBe(true);
+    expect(await ack('notifications:sync', {})).toMatchObject({
+      data: { items: [], hasMore: false },
+    });
+  });
+
+  it('rate-limits a flooding client, then disconnects it; the node keeps serving others', async () => {
+    const { b, api } = await twoNodes();
+    const flooder = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: flooder.accessToken });
+    expect(await outcome).toBe('connected');
+    const gone = new Promise<string>((resolve) =>
+      socket.once('disconnect', (reason) => resolve(reason)),
+    );
+    const answers: Array<{ error?: { code: string } }> = [];
+    for (let i = 0; i < 200 && socket.connected; i++) {
+      socket.emit('notifications:sync', {}, (res: { error?: { code: string } }) =>
+        answers.push(res),
+      );
+    }
+    expect(await gone).toBe('io server disconnect');
+    expect(answers.some((a) => a.error?.code === 'rate_limited')).toBe(true);
+    const someone = await api.signup();
+    const fine = rawSocket(nodeUrl(b), { token: someone.accessToken });
+    expect(await fine.outcome).toBe('connected');
+    fine.socket.close();
+  });
+});
+
+describe('sessions end on every node', () => {
+  it('logout disconnects the session’s sockets on both nodes, and only those', async () => {
+    const { a, b, api } = await twoNodes();
+    const me = await api.signup();
+    const login = await api.call('POST', '/auth/login', undefined, {
+      email: me.input.email,
+      password: me.input.password,
+    });
+    const onA = rawSocket(nodeUrl(a), { token: me.accessToken });
+    const onB = rawSocket(nodeUrl(b), { token: me.accessToken });
+    const otherSession = rawSocket(nodeUrl(b), { token: login.body.accessToken });
+    expect(await Promise.all([onA.outcome, onB.outcome, otherSession.outcome])).toEqual([
+      'connected',
+      'connected',
+      'connected',
+    ]);
+    const closed = Promise.all(
+      [onA, onB].map(
+        (c) => new Promise<string>((resolve) => c.socket.once('disconnect', (r) => resolve(r))),
+      ),
+    );
+    expect(
+      (await api.call('POST', '/auth/logout', undefined, { refreshToken: me.refreshToken })).status,
+    ).toBe(204);
+    expect(await closed).toEqual(['io server disconnect', 'io server disconnect']);
+    expect(otherSession.socket.connected).toBe(true);
+    const again = rawSocket(nodeUrl(b), { token: me.accessToken });
+    expect(await again.outcome).toBe('unauthorized');
+    otherSession.socket.close();
+  });
+
+  it('an expiring token closes the socket unless renewed', async () => {
+    const { b, api, a } = await twoNodes();
+    const me = await api.signup();
+    const claims = JSON.parse(Buffer.from(me.accessToken.split('.')[1]!, 'base64url').toString());
+    const short = await signAccessToken(
+      { userId: me.id, sessionId: claims.sid },
+      a.deps.config.jwtSecret,
+      1_000,
+    );
+    const renewed = rawSocket(nodeUrl(b), { token: short });
+    const expiring = rawSocket(nodeUrl(b), { token: short });
+    expect(await Promise.all([renewed.outcome, expiring.outcome])).toEqual([
+      'connected',
+      'connected',
+    ]);
+    const res = await renewed.socket
+      .timeout(5000)
+      .emitWithAck('auth:renew', { token: me.accessToken });
+    expect(res.data.expiresAt).toBeTruthy();
+    const reason = await new Promise<string>((resolve) =>
+      expiring.socket.once('disconnect', (r) => resolve(r)),
+    );
+    expect(reason).toBe('io server disconnect');
+    expect(renewed.socket.connected).toBe(true);
+    renewed.socket.close();
+  });
+});
