@@ -209,7 +209,6 @@ describe('socket robustness', () => {
     const l = await listen(cluster, b, me.accessToken);
     const s = l.client.socket;
     const ack = (event: string, payload: unknown) =>
-      // biome-ignore lint/suspicious/noExplicitAny: sending what the contract does not allow is the point
       (s.timeout(5000) as any).emitWithAck(event, payload);
     expect(await ack('notifications:sync', { after: 42 })).toMatchObject({
       error: { code: 'validation_failed' },
@@ -225,7 +224,6 @@ describe('socket robustness', () => {
       error: { code: 'unauthorized' },
     });
     // Without an ack function nothing is answered and nothing breaks.
-    // biome-ignore lint/suspicious/noExplicitAny: an event without its ack, as a sloppy client sends it
     (s as any).emit('notifications:sync', { after: 42 });
     expect(s.connected).toBe(true);
     expect(await ack('notifications:sync', {})).toMatchObject({
