@@ -6,11 +6,12 @@ import { listen, nodeUrl, useCluster } from './helpers/realtime.ts';
 
 const cluster = useCluster({ SOCKET_EVENTS_PER_SECOND: '5' });
 
-/** Node A: server + workers + gateway; node B: gateway only. */
+/** Node A: server + workers + gateway; node B: gateway only; node C: a second workers node. */
 async function twoNodes() {
   if (cluster.nodes.length === 0) {
     await cluster.start('server,gateway,workers');
     await cluster.start('gateway');
+    await cluster.start('workers');
   }
   const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
   return { a, b, api: httpApi(nodeUrl(a)) };

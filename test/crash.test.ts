@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { createTestDatabase, deleteRedisPrefix, s3TestEnv } from './helpers/context.ts';
+import { httpApi } from './helpers/http.ts';
+import { type NodeProcess, spawnNode } from './helpers/process.ts';
+import { seedFollowers } from './helpers/realtime.ts';
+
+// Real processes, killed for real (SIGKILL: no shutdown hooks, no acks).
+let env: Record<string, string>;
+let sql: postgres.Sql;
+let drop: () => Promise<void>;
+let dataDir: string;
+const nodes: NodeProcess[] = [];
+
+beforeAll(async () => {
+  const db = await createTestDatabase('crash');
+  drop = db.drop;
+  dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-crash-'));
+  sql = postgres(db.url, { max: 2, onnotice: () => {} });
+  env = {
+    ...s3TestEnv(),
+    DATABASE_URL: db.url,
+    REDIS_PREFIX: `test:${inject('runId')}:${randomBytes(4).toString('hex')}:`,
+    DATA_DIR: dataDir,
+    FANOUT_CHUNK_SIZE: '100',
+    STREAM_CLAIM_IDLE: '1s',
+    STREAM_BLOCK: '200ms',
+  };
+});
+
+afterAll(async () => {
+  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+  await sql?.end();
+  await deleteRedisPrefix(env.REDIS_PREFIX!);
+  await drop?.();
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function start(roles: string) {
+  const node = await spawnNode({ ...env, ROLES: roles });
+  nodes.push(node);
+  return node;
+}
+
+const inboxRows = async (postId: string) =>
+  (
+    await sql`select count(*)::int as n, count(distinct user_id)::int as users from notifications where post_id = ${postId}`
+  )[0] as {
+    n: number;
+    users: number;
+  };
+
+describe('crashes', { timeout: 120_000 }, () => {
+  it('a worker killed in the middle of a large fan-out: every follower still ends with exactly one inbox row', async () => {
+    const server = await start('server');
+    const api = httpApi(server.url);
+    const author = await api.signup();
+    const followers = 20_000;
+    await seedFollowers(sql, author.id, followers);
+    const doomed = await start('workers');
+    const survivor = await start('workers');
+
+    const post = await api.post(author);
+    // Let the fan-out get going on both workers, then kill one of them outright.
+    await expect
+      .poll(async () => (await inboxRows(post.id)).n, { timeout: 20_000, interval: 20 })
+      .toBeGreaterThan(0);
+    expect(await doomed.stop('SIGKILL')).toBeNull();
+    const atKill = (await inboxRows(post.id)).n;
+    expect(atKill).toBeLessThan(followers);
+
+    await expect
+      .poll(async () => (await inboxRows(post.id)).n, { timeout: 60_000, interval: 200 })
+      .toBe(followers);
+    expect(await inboxRows(post.id)).toEqual({ n: followers, users: followers });
+    expect(survivor.proc.exitCode).toBeNull();
+  });
+
+  it('the server killed right after a post commits: the fan-out still happens', async () => {
+    const server = await start('server');
+    await start('workers');
+    const api = httpApi(server.url);
+    const author = await api.signup();
+    await seedFollowers(sql, author.id, 250);
+    const post = await api.post(author);
+    expect(await server.stop('SIGKILL')).toBeNull();
+    await expect
+      .poll(async () => (await inboxRows(post.id)).n, { timeout: 20_000, interval: 100 })
+      .toBe(250);
+  });
+});
