@@ -1,3 +1,4 @@
+import type postgres from 'postgres';
 import { DomainEvent } from './contract.ts';
 import type { Sql, TxSql } from './db.ts';
 
@@ -10,4 +11,17 @@ export async function recordEvent(tx: TxSql | Sql, event: DomainEvent): Promise<
   // Parsing here keeps a malformed event from ever reaching a consumer.
   const parsed = DomainEvent.parse(event);
   await tx`insert into outbox (type, payload) values (${parsed.type}, ${tx.json(parsed)})`;
+}
+
+/**
+ * The same, recorded only when `condition` (an SQL boolean) holds when the
+ * statement runs: lets an event be pipelined behind the change it depends on.
+ */
+export function recordEventIf(
+  tx: TxSql | Sql,
+  event: DomainEvent,
+  condition: postgres.PendingQuery<postgres.Row[]>,
+): postgres.PendingQuery<postgres.Row[]> {
+  const parsed = DomainEvent.parse(event);
+  return tx`insert into outbox (type, payload) select ${parsed.type}, ${tx.json(parsed)} where ${condition}`;
 }

@@ -20,31 +20,33 @@ const Chunk = z.object({
 type Chunk = z.infer<typeof Chunk>;
 
 /**
- * Notifies the followers in one chunk: their inbox rows in one statement
- * (idempotent: the primary key is (user, event id)), then one push per
- * thousand followers through the Redis adapter's channel. Followers are paged
- * by id, so chunks never overlap and new follows fall into some chunk.
+ * Notifies the followers in one chunk. Followers are paged by id, so chunks
+ * never overlap and new follows fall into some chunk.
+ *
+ * The push goes first (one Redis publish per thousand followers, through the
+ * adapter's channel), the inbox rows right after, in one statement. Online
+ * followers hear of the post without waiting for a thousand-row write; the
+ * inbox is the durable record, written before the message is acknowledged.
+ * A redelivered chunk pushes again (clients drop ids they have) and inserts
+ * nothing twice: the primary key is (user, event id).
  */
 export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
   const { sql } = deps;
-  const author = await findActiveUser(sql, chunk.authorId);
-  const [post] = await sql`select 1 from posts where id = ${chunk.postId}`;
+  const [author, [post]] = await Promise.all([
+    findActiveUser(sql, chunk.authorId),
+    sql`select 1 from posts where id = ${chunk.postId}`,
+  ]);
   // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
   if (!author || !post) return 0;
-  const recipients = await sql<{ id: string }[]>`
-    with recipients as (
+  const recipients = (
+    await sql<{ id: string }[]>`
       select f.follower_id as id
       from follows f join users u on u.id = f.follower_id and u.deleted_at is null
       where f.followee_id = ${chunk.authorId}
         ${chunk.from ? sql`and f.follower_id > ${chunk.from}` : sql``}
-        ${chunk.to ? sql`and f.follower_id <= ${chunk.to}` : sql``}
-    ), inserted as (
-      insert into notifications (user_id, id, type, actor_id, post_id, created_at)
-      select id, ${chunk.eventId}, 'post', ${chunk.authorId}, ${chunk.postId}, ${chunk.createdAt}
-      from recipients
-      on conflict (user_id, id) do nothing
-    )
-    select id from recipients`;
+        ${chunk.to ? sql`and f.follower_id <= ${chunk.to}` : sql``}`
+  ).map((r) => r.id);
+  if (recipients.length === 0) return 0;
   const notification: Notification = {
     id: chunk.eventId,
     type: 'post',
@@ -54,12 +56,16 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
     createdAt: chunk.createdAt,
     readAt: null,
   };
-  // Every recipient of the chunk is pushed to, also on a redelivery: pushes are
-  // at-least-once and clients drop ids they have (the inbox stays exactly-once).
   for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
-    const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map((r) => userRoom(r.id));
+    const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
     deps.emitter.to(rooms).emit('notification', notification);
   }
+  await sql`
+    insert into notifications (user_id, id, type, actor_id, post_id, created_at)
+    select unnest(${recipients}::uuid[]), ${chunk.eventId}, 'post', ${chunk.authorId}, ${chunk.postId},
+      ${chunk.createdAt}
+    where exists (select 1 from posts where id = ${chunk.postId})
+    on conflict (user_id, id) do nothing`;
   return recipients.length;
 }
 

@@ -61,6 +61,8 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
     c.set('log', log);
     await next();
     const seconds = (performance.now() - started) / 1000;
+    // Time spent in this process, for clients and load tests to tell it from the network's.
+    c.res.headers.set('Server-Timing', `app;dur=${(seconds * 1000).toFixed(2)}`);
     // After next() the route index points at the last handler that ran; when that
     // is a middleware, no route matched (bounded label cardinality either way).
     const matched = matchedRoutes(c).at(c.req.routeIndex);

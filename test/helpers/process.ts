@@ -52,11 +52,36 @@ export async function spawnNode(
   });
   const exited = once(proc, 'exit').then(([code]) => code as number | null);
 
+  // With a fixed port the node is ready when /healthz answers (its logs may be quiet);
+  // with PORT=0 the port comes from its "listening" log line.
+  const fixedPort = Number(env.PORT ?? 0);
   const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`node did not start in ${timeoutMs} ms: ${stderr}`)),
-      timeoutMs,
-    );
+    if (fixedPort > 0) {
+      const deadline = Date.now() + timeoutMs;
+      const poll = async () => {
+        if (proc.exitCode !== null) return;
+        try {
+          if ((await fetch(`http://127.0.0.1:${fixedPort}/healthz`)).ok) return resolve(fixedPort);
+        } catch {
+          // not listening yet
+        }
+        if (Date.now() > deadline) {
+          proc.kill('SIGKILL');
+          return reject(new Error(`node did not start in ${timeoutMs} ms: ${stderr}`));
+        }
+        setTimeout(poll, 50);
+      };
+      void poll();
+      exited.then((code) =>
+        reject(new Error(`node exited with ${code} before listening: ${stderr}`)),
+      );
+      return;
+    }
+    const timer = setTimeout(() => {
+      // Never leave a half-started node behind.
+      proc.kill('SIGKILL');
+      reject(new Error(`node did not start in ${timeoutMs} ms: ${stderr}`));
+    }, timeoutMs);
     const check = (line: Record<string, unknown>) => {
       if (typeof line.port === 'number' && String(line.msg).startsWith('listening')) {
         clearTimeout(timer);

@@ -1,5 +1,7 @@
 import type postgres from 'postgres';
+import type { DomainEvent } from '../../../core/contract.ts';
 import type { Sql, TxSql } from '../../../core/db.ts';
+import { recordEventIf } from '../../../core/outbox.ts';
 import { deletePostPhotos } from '../photos/queries.ts';
 import { toPhoto } from '../photos/schema.ts';
 import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
@@ -38,7 +40,7 @@ export interface PostRow extends AuthorColumns {
  * ones for the post's author, the public ones for everyone else. Every post
  * read goes through here, so a list cannot leak what a single read would not.
  */
-function postColumns(sql: Sql, viewerId: string): Fragment {
+function postColumns(sql: Sql | TxSql, viewerId: string): Fragment {
   return sql`
     p.id, p.author_id as "authorId", p.kind, p.species, p.body, p.geoprivacy,
     case when p.author_id = ${viewerId} then p.lat else p.pub_lat end as lat,
@@ -83,7 +85,7 @@ export function toPost(row: PostRow, mediaBase: string): Post {
 }
 
 export async function findPost(
-  sql: Sql,
+  sql: Sql | TxSql,
   id: string,
   viewerId: string,
 ): Promise<PostRow | undefined> {
@@ -162,43 +164,50 @@ export async function listNearby(
     limit ${input.limit + 1}`;
 }
 
-export interface InsertedPost {
-  id: string;
-  created: boolean;
-  createdAt: Date;
-}
-
 /**
- * Inserts a post, or finds the one this author already made with the same
- * clientId. Two concurrent requests with one clientId meet at the unique index:
- * the second waits for the first to commit and then finds its post.
+ * Inserts a post with the id and time chosen by the caller, so the statements
+ * that depend on it (the author's count, the event, the photos, the read-back)
+ * need not wait for its answer: they are pipelined behind it in one round trip,
+ * each guarded on the row really being there. Resolves false when the author
+ * already has a post with this clientId (a retry): then nothing else happened.
+ * Two concurrent requests with one clientId meet at the unique index: the
+ * second waits for the first to commit, then finds its post.
  */
 export async function insertPost(
   tx: TxSql,
+  post: { id: string; createdAt: Date; authorId: string; input: CreatePostInput; geo: StoredGeo },
+  event: DomainEvent,
+): Promise<boolean> {
+  const { id, createdAt, authorId, input, geo } = post;
+  const observedAt = input.observedAt ? new Date(input.observedAt) : createdAt;
+  const [inserted] = await Promise.all([
+    tx<{ id: string }[]>`
+      insert into posts (
+        id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
+        pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at, client_id)
+      values (
+        ${id}, ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
+        ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
+        ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
+        ${observedAt}, ${createdAt}, ${createdAt}, ${input.clientId ?? null})
+      on conflict (author_id, client_id) where client_id is not null do nothing
+      returning id`,
+    tx`update users set post_count = post_count + 1
+       where id = ${authorId} and exists (select 1 from posts where id = ${id})`,
+    recordEventIf(tx, event, tx`exists (select 1 from posts where id = ${id})`),
+  ]);
+  return inserted.length > 0;
+}
+
+/** The post this author made with this clientId. */
+export async function findByClientId(
+  tx: TxSql,
   authorId: string,
-  input: CreatePostInput,
-  geo: StoredGeo,
-): Promise<InsertedPost> {
-  const observedAt = input.observedAt ? new Date(input.observedAt) : new Date();
-  const [row] = await tx<{ id: string; createdAt: Date }[]>`
-    insert into posts (
-      author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
-      pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, client_id)
-    values (
-      ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
-      ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
-      ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
-      ${observedAt}, ${input.clientId ?? null})
-    on conflict (author_id, client_id) where client_id is not null do nothing
-    returning id, created_at as "createdAt"`;
-  if (row) {
-    await tx`update users set post_count = post_count + 1 where id = ${authorId}`;
-    return { ...row, created: true };
-  }
-  const [existing] = await tx<{ id: string; createdAt: Date }[]>`
-    select id, created_at as "createdAt" from posts
-    where author_id = ${authorId} and client_id = ${input.clientId ?? null}`;
-  return { ...existing!, created: false };
+  clientId: string,
+): Promise<string> {
+  const [row] = await tx<{ id: string }[]>`
+    select id from posts where author_id = ${authorId} and client_id = ${clientId}`;
+  return row!.id;
 }
 
 export async function postOwner(

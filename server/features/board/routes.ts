@@ -1,4 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
+import { v7 as uuidv7 } from 'uuid';
 import type { TxSql } from '../../../core/db.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { AppError, forbidden, notFound } from '../../../core/errors.ts';
@@ -13,6 +14,7 @@ import { geoFor, nearbyRings } from './geo.ts';
 import {
   deletePost,
   exactLocation,
+  findByClientId,
   findPost,
   insertPost,
   listFeed,
@@ -122,7 +124,10 @@ async function attachOrFail(tx: TxSql, postId: string, ownerId: string, given: s
   const photoIds = given.map((id) => id.toLowerCase());
   const invalid = photoIds.filter((id) => !isId(id));
   const { rejected } = await attachPhotos(tx, postId, ownerId, photoIds.filter(isId));
-  const bad = [...invalid, ...rejected];
+  rejectUnattached([...invalid, ...rejected]);
+}
+
+function rejectUnattached(bad: string[]) {
   if (bad.length > 0) {
     throw new AppError('validation_failed', `photoIds: ${bad.join(', ')} cannot be attached`, {
       details: {
@@ -160,23 +165,37 @@ export function createPostRoutes(deps: Deps) {
     const input = c.req.valid('json');
     const me = c.get('auth').userId;
     const geo = geoFor(input.location, input.geoprivacy);
+    const id = uuidv7();
+    const createdAt = new Date();
+    const photoIds = input.photoIds.map((p) => p.toLowerCase());
     const result = await sql.begin(async (tx) => {
-      const inserted = await insertPost(tx, me, input, geo);
-      if (inserted.created) {
-        await attachOrFail(tx, inserted.id, me, input.photoIds);
-        await recordEvent(tx, {
-          type: 'post.created',
-          postId: inserted.id,
-          authorId: me,
-          kind: input.kind,
-          geoprivacy: input.geoprivacy,
-          publicCell: geo.pubCell,
-          createdAt: inserted.createdAt.toISOString(),
-        });
+      // One round trip: insert, count, event, photos and the read-back, pipelined in order.
+      const [created, attached, row] = await Promise.all([
+        insertPost(
+          tx,
+          { id, createdAt, authorId: me, input, geo },
+          {
+            type: 'post.created',
+            postId: id,
+            authorId: me,
+            kind: input.kind,
+            geoprivacy: input.geoprivacy,
+            publicCell: geo.pubCell,
+            createdAt: createdAt.toISOString(),
+          },
+        ),
+        attachPhotos(tx, id, me, photoIds.filter(isId)),
+        findPost(tx, id, me),
+      ]);
+      if (!created) {
+        // A retry of a post that exists: answer with that one, change nothing.
+        const first = await findPost(tx, await findByClientId(tx, me, input.clientId!), me);
+        return { created, row: first! };
       }
-      return inserted;
+      rejectUnattached([...photoIds.filter((p) => !isId(p)), ...attached.rejected]);
+      return { created, row: row! };
     });
-    return c.json(await readPost(result.id, me), result.created ? 201 : 200);
+    return c.json(asPost(result.row), result.created ? 201 : 200);
   });
 
   router.openapi(routes.nearby, async (c) => {

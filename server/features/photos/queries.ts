@@ -87,6 +87,8 @@ export async function attachPhotos(
     update photos set post_id = ${postId}, position = array_position(${photoIds}::uuid[], id)
     where id = any(${photoIds}::uuid[]) and owner_id = ${ownerId} and status = 'ready'
       and (post_id is null or post_id = ${postId})
+      -- pipelined behind the post's insert, which may have found a clientId twin instead
+      and exists (select 1 from posts where id = ${postId})
     returning id`;
   const ok = new Set(attached.map((a) => a.id));
   return { rejected: photoIds.filter((id) => !ok.has(id)) };
