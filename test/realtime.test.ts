@@ -286,6 +286,7 @@ describe('sessions end on every node', () => {
     otherSession.socket.close();
   });
 
+  // Both sockets start with a token valid for 4 s: ample time to connect and renew.
   it('an expiring token closes the socket unless renewed', async () => {
     const { b, api, a } = await twoNodes();
     const me = await api.signup();
@@ -293,7 +294,7 @@ describe('sessions end on every node', () => {
     const short = await signAccessToken(
       { userId: me.id, sessionId: claims.sid },
       a.deps.config.jwtSecret,
-      1_000,
+      4_000,
     );
     const renewed = rawSocket(nodeUrl(b), { token: short });
     const expiring = rawSocket(nodeUrl(b), { token: short });

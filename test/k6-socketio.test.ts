@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+// @ts-expect-error plain JavaScript for k6, checked by its own tsconfig (loadtest/k6)
+import { connectSocketIO } from '../loadtest/k6/socketio.js';
+import { httpApi } from './helpers/http.ts';
+import { nodeUrl, useCluster } from './helpers/realtime.ts';
+
+// The k6 scripts speak the Socket.IO protocol by hand over k6/ws; run that code against
+// a real gateway node (k6/ws itself is stood in for by test/helpers/k6-ws-shim.ts).
+const cluster = useCluster();
+
+describe('the k6 Socket.IO client', () => {
+  it('connects with a token, acks an emit, receives a pushed notification, and sees refusals', async () => {
+    const node = await cluster.start('server,gateway,workers');
+    const api = httpApi(nodeUrl(node));
+    const author = await api.signup();
+    const me = await api.signup();
+    await api.follow(me, author);
+
+    let post: { id: string } | undefined;
+    const seen: Array<{ event: string; payload: { postId?: string } }> = [];
+    const acks: unknown[] = [];
+    await connectSocketIO(nodeUrl(node), me.accessToken, {
+      onConnect(client: { emit: (e: string, p: unknown, ack: (r: unknown) => void) => void }) {
+        client.emit('notifications:sync', {}, async (res: unknown) => {
+          acks.push(res);
+          post = await api.post(author);
+        });
+      },
+      onEvent(event: string, payload: { postId?: string }, client: { close: () => void }) {
+        seen.push({ event, payload });
+        if (event === 'notification' && payload.postId === post?.id) client.close();
+      },
+    });
+    expect(acks).toEqual([{ data: { items: [], hasMore: false } }]);
+    expect(seen.some((s) => s.event === 'notification' && s.payload.postId === post!.id)).toBe(
+      true,
+    );
+
+    const refusals: string[] = [];
+    await connectSocketIO(nodeUrl(node), 'not-a-token', {
+      onConnectError: (message: string) => refusals.push(message),
+    });
+    expect(refusals).toEqual(['unauthorized']);
+  });
+});
