@@ -17,6 +17,17 @@ async function twoNodes() {
   return { a, b, api: httpApi(nodeUrl(a)) };
 }
 
+/** Waits until the user's inbox holds `count` unread notifications (the workers write them). */
+async function untilUnread(api: ReturnType<typeof httpApi>, user: HttpUser, count: number) {
+  await expect
+    .poll(
+      async () =>
+        (await api.call('GET', '/notifications/unread-count', user.accessToken)).body.count,
+      { timeout: 10_000 },
+    )
+    .toBe(count);
+}
+
 function rawSocket(url: string, auth: Record<string, unknown>) {
   const socket = connectRaw(url, {
     path: '/socket.io',
@@ -121,15 +132,7 @@ describe('notifications across gateway nodes', () => {
     const missed = [await api.post(author), await api.post(author)];
     await api.follow(other, me);
     // Wait until the inbox holds them (the pushes went nowhere).
-    await expect
-      .poll(
-        async () =>
-          (await api.call('GET', '/notifications/unread-count', me.accessToken)).body.count,
-        {
-          timeout: 10_000,
-        },
-      )
-      .toBe(4);
+    await untilUnread(api, me, 4);
 
     const again = await listen(cluster, b, me.accessToken, { lastNotificationId: last });
     // Exactly the three it missed (in the order they reached the inbox: separate events
@@ -156,15 +159,7 @@ describe('inbox API', () => {
       await api.follow(fan, me);
       fans.push(fan);
     }
-    await expect
-      .poll(
-        async () =>
-          (await api.call('GET', '/notifications/unread-count', me.accessToken)).body.count,
-        {
-          timeout: 10_000,
-        },
-      )
-      .toBe(4);
+    await untilUnread(api, me, 4);
     const all = await api.call('GET', '/notifications?limit=3', me.accessToken);
     expect(all.body.items.map((n: { actor: { id: string } }) => n.actor.id)).toEqual(
       fans

@@ -37,6 +37,27 @@ async function uploaded(user: SignedUpUser): Promise<Record<string, any>> {
   return res.body;
 }
 
+/** Asks for a presigned URL declaring `declaredSize`, PUTs `bytes` to it, and completes. */
+async function presignedUpload(
+  user: SignedUpUser,
+  bytes: Buffer,
+  type: string,
+  declaredSize: number,
+) {
+  const ticket = await ctx.request('POST', '/api/v1/photos/uploads', {
+    token: user.accessToken,
+    body: { contentType: type, size: declaredSize },
+  });
+  await fetch(ticket.body.uploadUrl, {
+    method: 'PUT',
+    body: new Uint8Array(bytes),
+    headers: ticket.body.headers,
+  });
+  return ctx.request('POST', `/api/v1/photos/${ticket.body.photoId}/complete`, {
+    token: user.accessToken,
+  });
+}
+
 /** Reads a stored object back through the media route, as a browser would. */
 async function fetchMedia(
   url: string,
@@ -227,18 +248,7 @@ describe('presigned upload', () => {
     });
     expect(gif.status).toBe(400);
     const bytes = await image('jpeg');
-    const ticket = await ctx.request('POST', '/api/v1/photos/uploads', {
-      token: user.accessToken,
-      body: { contentType: 'image/jpeg', size: bytes.length + 10 },
-    });
-    await fetch(ticket.body.uploadUrl, {
-      method: 'PUT',
-      body: new Uint8Array(bytes),
-      headers: ticket.body.headers,
-    });
-    const res = await ctx.request('POST', `/api/v1/photos/${ticket.body.photoId}/complete`, {
-      token: user.accessToken,
-    });
+    const res = await presignedUpload(user, bytes, 'image/jpeg', bytes.length + 10);
     expect(res.status).toBe(400);
     expect(res.body.error.message).toMatch(/declared/);
     expect(
@@ -250,18 +260,7 @@ describe('presigned upload', () => {
   it('refuses a presigned upload that is not an image', async () => {
     const user = await signup(ctx);
     const bytes = Buffer.from('#!/bin/sh\necho not a picture\n');
-    const ticket = await ctx.request('POST', '/api/v1/photos/uploads', {
-      token: user.accessToken,
-      body: { contentType: 'image/png', size: bytes.length },
-    });
-    await fetch(ticket.body.uploadUrl, {
-      method: 'PUT',
-      body: new Uint8Array(bytes),
-      headers: ticket.body.headers,
-    });
-    const res = await ctx.request('POST', `/api/v1/photos/${ticket.body.photoId}/complete`, {
-      token: user.accessToken,
-    });
+    const res = await presignedUpload(user, bytes, 'image/png', bytes.length);
     expect(res.status).toBe(415);
   });
 });
