@@ -134,8 +134,34 @@ export const NotificationsSyncPayload = z
   .optional()
   .default({});
 
+export interface MapCellCount {
+  cell: string;
+  count: number;
+  lastAt: string;
+}
+
+/** A new located post in a subscribed area: the post as others see it (obscured at its coarse point). */
+export interface MapSighting {
+  post: { id: string; location: { lat: number; lng: number } | null; kind: string } & Record<
+    string,
+    unknown
+  >;
+  /** The post's public cell (r9, or r6 when obscured). */
+  cell: string;
+  /** Its public point's cell at each map resolution, by resolution. */
+  cells: Record<string, string>;
+}
+
+/** A post left the map (deleted, made private, moved): take it off. */
+export interface MapRetraction {
+  postId: string;
+  cells: Record<string, string>;
+}
+
 export interface ServerToClientEvents {
   notification: (notification: Notification) => void;
+  'map:sighting': (sighting: MapSighting) => void;
+  'map:retract': (retraction: MapRetraction) => void;
   /** The server is going away: reconnect (the client helper does so on its own). */
   'server:draining': () => void;
   /** The access token ran out; send a fresh one with `auth:renew` or reconnect with it. */
@@ -146,6 +172,14 @@ export interface ClientToServerEvents {
   'notifications:sync': (
     payload: { after?: string },
     ack: (res: Ack<{ items: Notification[]; hasMore: boolean }>) => void,
+  ) => void;
+  'map:subscribe': (
+    payload: { bbox: string | [number, number, number, number]; zoom: number; kind?: string },
+    ack: (res: Ack<{ resolution: number; cells: MapCellCount[] }>) => void,
+  ) => void;
+  'map:unsubscribe': (
+    payload: Record<string, never> | undefined,
+    ack: (res: Ack<Record<string, never>>) => void,
   ) => void;
   /** Swaps the socket's access token for a fresh one without reconnecting. */
   'auth:renew': (

@@ -12,13 +12,21 @@ import {
 import { AppError } from '../core/errors.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
 import { authenticate } from '../server/features/auth/authenticate.ts';
+import { mapRoom, resolutionForZoom, subscriptionCells } from '../server/features/map/geo.ts';
+import { cellCounts } from '../server/features/map/queries.ts';
+import { MapSubscribePayload } from '../server/features/map/schema.ts';
 import { notificationsAfter, toNotification } from '../server/features/notifications/queries.ts';
 import { type AppSocket, createFloodGuard, onEvent, type SocketData } from './socket-events.ts';
 
 /** Largest message a client may send; every client event is small. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const SYNC_LIMIT = 500;
-const KNOWN_EVENTS = new Set(['notifications:sync', 'auth:renew']);
+const KNOWN_EVENTS = new Set([
+  'notifications:sync',
+  'auth:renew',
+  'map:subscribe',
+  'map:unsubscribe',
+]);
 
 /**
  * The realtime gateway: Socket.IO on the process's HTTP server (path
@@ -127,6 +135,39 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
         return { expiresAt: new Date(claims.exp * 1000).toISOString() };
       },
     );
+
+    // The live map: rooms of the cells covering the view, replaced on every subscribe.
+    const leaveMap = () => {
+      for (const room of socket.data.mapRooms ?? []) void socket.leave(room);
+      socket.data.mapRooms = [];
+    };
+    onEvent(
+      socket,
+      guard,
+      log,
+      'map:subscribe',
+      MapSubscribePayload,
+      async ({ bbox, zoom, kind }) => {
+        const subscription = subscriptionCells(bbox, zoom);
+        const resolution = resolutionForZoom(zoom);
+        const cells = subscription ? await cellCounts(deps.sql, { bbox, resolution, kind }) : null;
+        if (!subscription || !cells) {
+          throw new AppError(
+            'validation_failed',
+            'bbox: too large an area for this zoom; zoom out or shrink it',
+          );
+        }
+        leaveMap();
+        const rooms = subscription.cells.map((cell) => mapRoom(subscription.resolution, cell));
+        await socket.join(rooms);
+        socket.data.mapRooms = rooms;
+        return { resolution, cells };
+      },
+    );
+    onEvent(socket, guard, log, 'map:unsubscribe', z.unknown(), async () => {
+      leaveMap();
+      return {};
+    });
 
     // Anything else a client sends is answered, not ignored silently nor fatal.
     socket.onAny((event: string, ...args: unknown[]) => {

@@ -9,6 +9,8 @@ export interface SocketData {
   sessionId: string;
   /** Access token expiry, seconds since the epoch. */
   exp: number;
+  /** The cell rooms of the socket's map subscription. */
+  mapRooms?: string[];
 }
 
 export type AppSocket = Socket<

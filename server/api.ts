@@ -4,6 +4,7 @@ import { createDocsRoutes } from './docs/routes.ts';
 import { createAuthRoutes } from './features/auth/routes.ts';
 import { createInteractionRoutes } from './features/board/interactions.ts';
 import { createPostRoutes } from './features/board/routes.ts';
+import { createMapRoutes } from './features/map/routes.ts';
 import { createNotificationRoutes } from './features/notifications/routes.ts';
 import { createMediaRoutes } from './features/photos/media-routes.ts';
 import { createPhotoRoutes } from './features/photos/routes.ts';
@@ -28,6 +29,7 @@ export function createApi(deps: Deps) {
   v1.route('/', createInteractionRoutes(deps));
   v1.route('/', createPhotoRoutes(deps));
   v1.route('/', createNotificationRoutes(deps));
+  v1.route('/', createMapRoutes(deps));
 
   v1.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -309,3 +309,103 @@ describe('sessions end on every node', () => {
     renewed.socket.close();
   });
 });
+
+describe('live map', () => {
+  it('pushes sightings in a subscribed area across nodes, retracts them, and respects geoprivacy', async () => {
+    const { a, b, api } = await twoNodes();
+    const author = await api.signup();
+    const viewer = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: viewer.accessToken });
+    expect(await outcome).toBe('connected');
+    const sightings: Array<{
+      post: { id: string; location: { lat: number; lng: number } };
+      cell: string;
+    }> = [];
+    const retractions: Array<{ postId: string }> = [];
+    const waiters: Array<() => void> = [];
+    socket.on('map:sighting', (s) => {
+      sightings.push(s);
+      for (const w of waiters.splice(0)) w();
+    });
+    socket.on('map:retract', (r) => {
+      retractions.push(r);
+      for (const w of waiters.splice(0)) w();
+    });
+    const until = async (check: () => boolean) => {
+      while (!check()) await new Promise<void>((resolve) => waiters.push(resolve));
+    };
+
+    // Lisbon, at street zoom.
+    const sub = await socket
+      .timeout(5000)
+      .emitWithAck('map:subscribe', { bbox: '-9.20,38.69,-9.10,38.76', zoom: 12 });
+    expect(sub.data).toMatchObject({ resolution: 8 });
+    const inside = await api.post(author, { location: { lat: 38.72, lng: -9.15 } });
+    const outside = await api.post(author, { location: { lat: 41.15, lng: -8.61 } });
+    const secret = { lat: 38.713917, lng: -9.133651 };
+    const obscured = await api.post(author, { location: secret, geoprivacy: 'obscured' });
+    const hidden = await api.post(author, {
+      location: { lat: 38.73, lng: -9.16 },
+      geoprivacy: 'private',
+    });
+    await until(() => sightings.some((s) => s.post.id === inside.id));
+    expect(sightings.find((s) => s.post.id === inside.id)!.post.location).toEqual({
+      lat: 38.72,
+      lng: -9.15,
+    });
+
+    // The aggregate now counts it, at node A too.
+    const cells = await api.call(
+      'GET',
+      '/map/cells?bbox=-9.20,38.69,-9.10,38.76&zoom=12',
+      viewer.accessToken,
+    );
+    expect(
+      cells.body.cells.reduce((s: number, c: { count: number }) => s + c.count, 0),
+    ).toBeGreaterThanOrEqual(1);
+
+    await api.call('DELETE', `/posts/${inside.id}`, author.accessToken);
+    await until(() => retractions.some((r) => r.postId === inside.id));
+    // Nothing of the others reached this view: outside it, or obscured to a point outside it,
+    // or private; and no message carried the obscured post's exact point.
+    const ids = sightings.map((s) => s.post.id);
+    expect(ids).not.toContain(outside.id);
+    expect(ids).not.toContain(hidden.id);
+    const o = sightings.find((s) => s.post.id === obscured.id);
+    if (o) expect(o.post.location).not.toEqual(secret);
+    expect(JSON.stringify(sightings)).not.toContain('713917');
+
+    // Replacing the subscription moves it; unsubscribing stops it.
+    const porto = await socket
+      .timeout(5000)
+      .emitWithAck('map:subscribe', { bbox: [-8.7, 41.1, -8.5, 41.2], zoom: 12 });
+    expect(porto.data.cells.length).toBeGreaterThan(0);
+    const there = await api.post(author, { location: { lat: 41.16, lng: -8.62 } });
+    await until(() => sightings.some((s) => s.post.id === there.id));
+    expect(await socket.timeout(5000).emitWithAck('map:unsubscribe', {})).toEqual({ data: {} });
+    void a;
+    socket.close();
+  });
+
+  it('answers bad subscriptions with error acks', async () => {
+    const { b, api } = await twoNodes();
+    const viewer = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: viewer.accessToken });
+    expect(await outcome).toBe('connected');
+    for (const payload of [
+      {},
+      { bbox: 'x', zoom: 3 },
+      { bbox: [1, 2, 3], zoom: 3 },
+      { bbox: '0,0,1,1', zoom: 'far' },
+    ]) {
+      const res = await (socket.timeout(5000) as any).emitWithAck('map:subscribe', payload);
+      expect(res.error.code, JSON.stringify(payload)).toBe('validation_failed');
+    }
+    // The whole world is followed, at a coarse resolution.
+    const world = await socket
+      .timeout(5000)
+      .emitWithAck('map:subscribe', { bbox: '-180,-90,180,90', zoom: 1 });
+    expect(world.data.resolution).toBe(2);
+    socket.close();
+  });
+});

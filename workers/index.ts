@@ -2,13 +2,14 @@ import type { RoleContext, RunningRole } from '../core/roles.ts';
 import { startConsumer } from './consumer.ts';
 import { fanoutChunks, postFanout } from './fanout.ts';
 import { startSessionPurge } from './maintenance.ts';
+import { liveMap } from './map.ts';
 import { personalNotifications } from './notify.ts';
 import { startOutboxRelay } from './relay.ts';
 import { startStorageJobs } from './storage.ts';
 import { startStreamMaintenance } from './streams.ts';
 
 /** Every consumer group this role runs; each lives in a file of its own. */
-export const STREAM_WORKERS = [postFanout, fanoutChunks, personalNotifications];
+export const STREAM_WORKERS = [postFanout, fanoutChunks, personalNotifications, liveMap];
 
 /**
  * The workers role: the outbox relay, the stream consumers, and periodic jobs.

@@ -2,6 +2,8 @@ import type postgres from 'postgres';
 import type { DomainEvent } from '../../../core/contract.ts';
 import type { Sql, TxSql } from '../../../core/db.ts';
 import { recordEventIf } from '../../../core/outbox.ts';
+import type { Bbox } from '../map/geo.ts';
+import { lngCondition } from '../map/queries.ts';
 import { deletePostPhotos } from '../photos/queries.ts';
 import { toPhoto } from '../photos/schema.ts';
 import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
@@ -382,4 +384,25 @@ export async function unlike(tx: TxSql, postId: string, userId: string): Promise
   if (rows.length > 0) {
     await tx`update posts set like_count = greatest(like_count - 1, 0) where id = ${postId}`;
   }
+}
+
+/** Posts whose public point lies in the box, newest first (the map's close zooms). */
+export async function listInBox(
+  sql: Sql,
+  input: {
+    viewerId: string;
+    bbox: Bbox;
+    kind?: string | undefined;
+    limit: number;
+    before?: string | undefined;
+  },
+): Promise<PostRow[]> {
+  return sql<PostRow[]>`
+    select ${postColumns(sql, input.viewerId)}
+    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
+    where p.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
+      and ${lngCondition(sql, 'p.pub_lng', input.bbox)}
+      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
+      ${input.before ? sql`and p.id < ${input.before}` : sql``}
+    order by p.id desc limit ${input.limit + 1}`;
 }
