@@ -10,6 +10,7 @@ import { createMediaRoutes } from './features/photos/media-routes.ts';
 import { createPhotoRoutes } from './features/photos/routes.ts';
 import { createSocialRoutes } from './features/social/routes.ts';
 import { createUserRoutes } from './features/users/routes.ts';
+import { createViewerRoutes } from './viewer/routes.ts';
 
 export const API_PREFIX = '/api/v1';
 
@@ -47,5 +48,6 @@ export function createApi(deps: Deps) {
   const api = createRouter();
   api.route(API_PREFIX, v1);
   api.route('/media', createMediaRoutes(deps));
+  api.route('/', createViewerRoutes(deps));
   return api;
 }
