@@ -1,0 +1,241 @@
+// `npm run seed`: a believable community in the database of DATABASE_URL — users with a
+// skewed follower distribution and thousands of sightings of pets, strays and wildlife
+// around a few cities, some obscured, some private — so the map viewer and the
+// benchmarks have something real-looking to show. Deterministic for a given --seed.
+//
+//   npm run seed -- --seed=42 --users=2000 --sightings=20000
+import { v7 as uuidv7 } from 'uuid';
+import { loadConfig } from '../core/config.ts';
+import { createSql, ensureDatabase } from '../core/db.ts';
+import { createLogger } from '../core/logger.ts';
+import { migrate } from '../core/migrate.ts';
+import { hashPassword } from '../server/features/auth/passwords.ts';
+import { geoFor } from '../server/features/board/geo.ts';
+import { cellCenter, MAP_RESOLUTIONS, mapCells } from '../server/features/map/geo.ts';
+
+const args = new Map(
+  process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
+);
+const SEED = Number(args.get('seed') ?? 42);
+const USERS = Number(args.get('users') ?? 2_000);
+const SIGHTINGS = Number(args.get('sightings') ?? 20_000);
+export const SEED_PASSWORD = 'unimal-seed-password';
+
+/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
+function prng(seed: number) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const CITIES = [
+  { name: 'Lisbon', lat: 38.7223, lng: -9.1393, weight: 5, spread: 0.08 },
+  { name: 'Porto', lat: 41.1579, lng: -8.6291, weight: 3, spread: 0.06 },
+  { name: 'Berlin', lat: 52.52, lng: 13.405, weight: 4, spread: 0.12 },
+  { name: 'London', lat: 51.5074, lng: -0.1278, weight: 4, spread: 0.15 },
+  { name: 'Istanbul', lat: 41.0082, lng: 28.9784, weight: 3, spread: 0.12 },
+  { name: 'Nairobi', lat: -1.2921, lng: 36.8219, weight: 2, spread: 0.2 },
+];
+const SPECIES = {
+  pet: ['Canis familiaris', 'Felis catus', 'Oryctolagus cuniculus', 'Melopsittacus undulatus'],
+  stray: ['Felis catus', 'Canis familiaris', 'Columba livia'],
+  wild: ['Vulpes vulpes', 'Erinaceus europaeus', 'Ardea cinerea', 'Sciurus vulgaris', 'Pica pica'],
+} as const;
+const BODIES = {
+  pet: [
+    'Out for the morning walk.',
+    'Sunbathing on the balcony again.',
+    'Met a new friend at the park.',
+  ],
+  stray: [
+    'Same ginger one by the bakery.',
+    'A colony of five behind the market.',
+    'Looks hungry, left some water.',
+  ],
+  wild: [
+    'Crossing the path at dusk.',
+    'Fishing in the canal!',
+    'Nest spotted in the old plane tree.',
+  ],
+} as const;
+
+export interface SeedOptions {
+  seed: number;
+  users: number;
+  sightings: number;
+  log?: (line: string) => void;
+}
+
+/** Seeds a migrated database; returns the sign-in of the most followed user. */
+export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptions) {
+  const rand = prng(options.seed);
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(rand() * xs.length)]!;
+  const gauss = () => Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+  const log = options.log ?? (() => {});
+  const prefix = `s${options.seed}_`;
+  const [existing] = await sql`select 1 from users where handle = ${`${prefix}1`}`;
+  if (existing) {
+    log(`already seeded with --seed=${options.seed}`);
+    return { email: `${prefix}1@seed.unimal.test`, password: SEED_PASSWORD };
+  }
+
+  // Users: one password for all (hashed once), so anyone may sign in as any of them.
+  const hash = await hashPassword(SEED_PASSWORD, 12);
+  const userIds: string[] = [];
+  for (let i = 1; i <= options.users; i += 5_000) {
+    const n = Math.min(5_000, options.users - i + 1);
+    const idx = Array.from({ length: n }, (_, k) => i + k);
+    const rows = await sql<{ id: string }[]>`
+      insert into users (email, handle, display_name, password_hash)
+      select ${prefix} || i || '@seed.unimal.test', ${prefix} || i, 'Seed user ' || i, ${hash}
+      from unnest(${idx}::int[]) as i
+      returning id`;
+    userIds.push(...rows.map((r) => r.id));
+  }
+
+  // Follows: each user follows a few others, chosen with a power-law preference for the
+  // first ones, so a handful are very popular and most have few followers.
+  const followers: string[] = [];
+  const followees: string[] = [];
+  for (let u = 0; u < userIds.length; u++) {
+    const count = 3 + Math.floor(rand() * 20);
+    const chosen = new Set<number>();
+    for (let k = 0; k < count; k++) {
+      const target = Math.min(userIds.length - 1, Math.floor(userIds.length * rand() ** 3));
+      if (target !== u) chosen.add(target);
+    }
+    for (const t of chosen) {
+      followers.push(userIds[u]!);
+      followees.push(userIds[t]!);
+    }
+  }
+  for (let i = 0; i < followers.length; i += 20_000) {
+    await sql`
+      insert into follows (follower_id, followee_id)
+      select * from unnest(${followers.slice(i, i + 20_000)}::uuid[], ${followees.slice(i, i + 20_000)}::uuid[])
+      on conflict do nothing`;
+  }
+
+  // Sightings around the cities, over the last 30 days; their map aggregates alongside.
+  const totalWeight = CITIES.reduce((s, c) => s + c.weight, 0);
+  const aggregates = new Map<
+    string,
+    { res: number; cell: string; kind: string; count: number; last: number }
+  >();
+  const now = Date.now();
+  for (let i = 0; i < options.sightings; i += 5_000) {
+    const rows = [];
+    const points: Array<{ id: string; kind: string; cells: string[]; at: Date }> = [];
+    for (let k = 0; k < Math.min(5_000, options.sightings - i); k++) {
+      let w = rand() * totalWeight;
+      const city = CITIES.find((c) => (w -= c.weight) < 0) ?? CITIES[0]!;
+      const kind = pick(['pet', 'pet', 'stray', 'stray', 'wild'] as const);
+      const r = rand();
+      const geoprivacy = r < 0.7 ? 'open' : r < 0.9 ? 'obscured' : 'private';
+      const lat = Math.max(-89, Math.min(89, city.lat + gauss() * city.spread));
+      const lng = ((city.lng + gauss() * city.spread * 1.3 + 540) % 360) - 180;
+      const geo = geoFor({ lat, lng, accuracyM: Math.round(5 + rand() * 50) }, geoprivacy);
+      const at = new Date(now - Math.floor(rand() * 30 * 86_400_000));
+      const id = uuidv7({ msecs: at.getTime() });
+      rows.push({
+        id,
+        author_id: userIds[Math.floor(userIds.length * rand() ** 2)]!,
+        kind,
+        species: pick(SPECIES[kind]),
+        body: pick(BODIES[kind]),
+        geoprivacy,
+        lat: geo.lat,
+        lng: geo.lng,
+        accuracy_m: geo.accuracyM,
+        cell: geo.cell,
+        pub_lat: geo.pubLat,
+        pub_lng: geo.pubLng,
+        pub_cell: geo.pubCell,
+        pub_r6: geo.pubR6,
+        pub_r7: geo.pubR7,
+        pub_r9: geo.pubR9,
+        observed_at: at,
+        created_at: at,
+        updated_at: at,
+      });
+      if (geo.pubLat !== null && geo.pubLng !== null) {
+        const cells = mapCells(geo.pubLat, geo.pubLng);
+        points.push({ id, kind, cells, at });
+        cells.forEach((cell, j) => {
+          const key = `${MAP_RESOLUTIONS[j]}|${cell}|${kind}`;
+          const a = aggregates.get(key) ?? {
+            res: MAP_RESOLUTIONS[j]!,
+            cell,
+            kind,
+            count: 0,
+            last: 0,
+          };
+          a.count += 1;
+          a.last = Math.max(a.last, at.getTime());
+          aggregates.set(key, a);
+        });
+      }
+    }
+    await sql`insert into posts ${sql(rows)}`;
+    if (points.length > 0) {
+      await sql`insert into map_points ${sql(
+        points.map((p) => ({ post_id: p.id, kind: p.kind, cells: p.cells, created_at: p.at })),
+      )}`;
+    }
+    log(`${Math.min(options.sightings, i + 5_000)} sightings`);
+  }
+  const cells = [...aggregates.values()];
+  for (let i = 0; i < cells.length; i += 10_000) {
+    const chunk = cells.slice(i, i + 10_000);
+    const centers = chunk.map((c) => cellCenter(c.cell));
+    await sql`
+      insert into map_cells (res, cell, kind, count, last_at, center_lat, center_lng)
+      select * from unnest(${chunk.map((c) => c.res)}::smallint[], ${chunk.map((c) => c.cell)}::text[],
+        ${chunk.map((c) => c.kind)}::text[], ${chunk.map((c) => c.count)}::int[],
+        ${chunk.map((c) => new Date(c.last).toISOString())}::timestamptz[], ${centers.map((c) => c[0])}::float8[],
+        ${centers.map((c) => c[1])}::float8[])
+      on conflict (res, cell, kind) do update
+        set count = map_cells.count + excluded.count, last_at = greatest(map_cells.last_at, excluded.last_at)`;
+  }
+  await sql`
+    update users u set
+      follower_count = (select count(*) from follows where followee_id = u.id),
+      following_count = (select count(*) from follows where follower_id = u.id),
+      post_count = (select count(*) from posts where author_id = u.id)
+    where u.handle like ${`${prefix}%`}`;
+  await sql`analyze`;
+  return { email: `${prefix}1@seed.unimal.test`, password: SEED_PASSWORD };
+}
+
+async function main() {
+  const config = loadConfig();
+  const logger = createLogger(config);
+  if (config.databaseCreate) await ensureDatabase(config.databaseUrl);
+  const sql = createSql({ ...config, databasePoolSize: 2 }, logger);
+  try {
+    await migrate(sql, { logger });
+    const started = performance.now();
+    const login = await seed(sql, {
+      seed: SEED,
+      users: USERS,
+      sightings: SIGHTINGS,
+      log: (l) => console.log(l),
+    });
+    console.log(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`);
+    console.log(`sign in at /map as ${login.email} / ${login.password}`);
+  } finally {
+    await sql.end();
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  main().catch((err) => {
+    console.error(err);
+    process.exitCode = 1;
+  });
+}
