@@ -128,10 +128,12 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
     { res: number; cell: string; kind: string; count: number; last: number }
   >();
   const now = Date.now();
-  for (let i = 0; i < options.sightings; i += 5_000) {
+  // 2,000 posts × 19 columns stays under PostgreSQL's 65,535 parameters per statement.
+  const BATCH = 2_000;
+  for (let i = 0; i < options.sightings; i += BATCH) {
     const rows = [];
     const points: Array<{ id: string; kind: string; cells: string[]; at: Date }> = [];
-    for (let k = 0; k < Math.min(5_000, options.sightings - i); k++) {
+    for (let k = 0; k < Math.min(BATCH, options.sightings - i); k++) {
       let w = rand() * totalWeight;
       const city = CITIES.find((c) => (w -= c.weight) < 0) ?? CITIES[0]!;
       const kind = pick(['pet', 'pet', 'stray', 'stray', 'wild'] as const);
@@ -187,7 +189,7 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
         points.map((p) => ({ post_id: p.id, kind: p.kind, cells: p.cells, created_at: p.at })),
       )}`;
     }
-    log(`${Math.min(options.sightings, i + 5_000)} sightings`);
+    if ((i / BATCH) % 10 === 9) log(`${Math.min(options.sightings, i + BATCH)} sightings`);
   }
   const cells = [...aggregates.values()];
   for (let i = 0; i < cells.length; i += 10_000) {
