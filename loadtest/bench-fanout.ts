@@ -1,52 +1,20 @@
 // `npm run bench:fanout`: what a post costs its writer, and how fast its fan-out reaches
 // followers. Real processes (one server, two gateway nodes, two workers) on this machine,
 // a database and Redis prefix of its own, cleaned up at the end. Prints its figures.
-import { randomBytes } from 'node:crypto';
-import { type AddressInfo, createServer } from 'node:net';
-import { cpus, totalmem } from 'node:os';
-import { Redis } from 'ioredis';
-import postgres from 'postgres';
-import { io, type Socket } from 'socket.io-client';
+import { io } from 'socket.io-client';
 import { type Notification, userRoom } from '../core/contract.ts';
-import { quoteIdent } from '../core/db.ts';
 import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
-import { migrate } from '../core/migrate.ts';
-import { signAccessToken } from '../server/features/auth/tokens.ts';
-import { baseTestEnv, databaseUrl, REDIS_URL } from '../test/helpers/env.ts';
-import { type NodeProcess, spawnNode } from '../test/helpers/process.ts';
+import { args, type BenchRun, log, ms, quantile, runBench } from './harness.ts';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
-);
 const POSTS = Number(args.get('posts') ?? 500);
 const ONLINE = Number(args.get('online') ?? 10_000);
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const AUDIENCES = [0, 1_000, 10_000, 100_000];
 const MAX_FOLLOWERS = Math.max(...AUDIENCES);
 
-const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
-const dbName = `unimal_bench_${runId}`;
-const redisPrefix = `bench:${runId}:`;
-const env = baseTestEnv();
-const secret = new TextEncoder().encode(env.JWT_SECRET);
-const admin = postgres(databaseUrl('postgres'), { max: 1, onnotice: () => {} });
-const nodes: NodeProcess[] = [];
-const sockets: Socket[] = [];
-
-const quantile = (sorted: number[], q: number) =>
-  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
-const ms = (n: number) => `${n.toFixed(2)} ms`;
-const log = (...parts: unknown[]) => console.log(...parts);
-
-async function main() {
-  log(`# bench:fanout — ${new Date().toISOString()}`);
-  log(
-    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
-  );
-  await admin.unsafe(`create database ${quoteIdent(dbName)}`);
-  const sql = postgres(databaseUrl(dbName), { max: 4, onnotice: () => {} });
-  await migrate(sql);
+async function main(run: BenchRun) {
+  const { sql, sockets, start } = run;
 
   // ---- seed: one author per audience size, 100k followers shared between them ----
   let t = performance.now();
@@ -77,22 +45,8 @@ async function main() {
     `seeded ${AUDIENCES.length} authors and ${MAX_FOLLOWERS} followers in ${((performance.now() - t) / 1000).toFixed(1)} s`,
   );
 
-  const authorTokens = await tokensFor(sql, authorIds);
-  const nodeEnv = {
-    DATABASE_URL: databaseUrl(dbName),
-    REDIS_PREFIX: redisPrefix,
-    S3_EMBEDDED: 'false',
-    S3_ENDPOINT: 'http://127.0.0.1:9',
-    S3_ACCESS_KEY_ID: 'x',
-    S3_SECRET_ACCESS_KEY: 'x',
-    // Quiet nodes: a log line per request would be measured too.
-    LOG_LEVEL: 'warn',
-    DATA_DIR: `/tmp/unimal-bench-${runId}`,
-  };
-  const start = async (roles: string) =>
-    spawnNode({ ...nodeEnv, ROLES: roles, PORT: String(await freePort()) });
+  const authorTokens = await run.tokensFor(authorIds);
   const server = await start('server');
-  nodes.push(server);
 
   // ---- 1. the writer's cost: POST latency by audience, workers stopped ----
   // No worker runs here, so this is the request path alone; the fan-out is measured below.
@@ -141,12 +95,10 @@ async function main() {
 
   // ---- 2. online delivery to 10k sockets across two gateway nodes ----
   const gateways = [await start('gateway'), await start('gateway')];
-  nodes.push(...gateways);
-  const workers = [await start('workers'), await start('workers')];
-  nodes.push(...workers);
+  await Promise.all([start('workers'), start('workers')]);
   const online = followerIds.slice(0, ONLINE);
   t = performance.now();
-  const onlineTokens = await tokensFor(sql, online);
+  const onlineTokens = await run.tokensFor(online);
   // Arrivals per notification (keyed by post id, or id for the bare emits), whenever they come.
   const tallies = new Map<string, { count: number; last: number; resolve?: () => void }>();
   for (let i = 0; i < online.length; i += 500) {
@@ -195,10 +147,10 @@ async function main() {
       if (tally.count === online.length) tally.resolve();
     });
 
-  const redis = new Redis(REDIS_URL, { keyPrefix: redisPrefix });
+  const redis = run.redis();
   const emitter = createEmitter(
     redis,
-    redisPrefix,
+    run.redisPrefix,
     createLogger({ logLevel: 'silent', env: 'test' }),
   );
   const rooms = online.map(userRoom);
@@ -270,51 +222,6 @@ async function main() {
     `| run | time |\n|---|---:|\n${inboxTimes.map((x, i) => `| ${i + 1} | ${ms(x)} |`).join('\n')}`,
   );
   redis.disconnect();
-  await sql.end();
 }
 
-async function tokensFor(sql: postgres.Sql, userIds: string[]): Promise<string[]> {
-  const sessions = await sql<{ id: string; userId: string }[]>`
-    insert into sessions (user_id, expires_at)
-    select unnest(${userIds}::uuid[]), now() + interval '1 day'
-    returning id, user_id as "userId"`;
-  const byUser = new Map(sessions.map((s) => [s.userId, s.id]));
-  return Promise.all(
-    userIds.map((userId) =>
-      signAccessToken({ userId, sessionId: byUser.get(userId)! }, secret, 3_600_000),
-    ),
-  );
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
-async function cleanup() {
-  for (const s of sockets) s.close();
-  await Promise.allSettled(nodes.map((n) => n.stop('SIGTERM')));
-  await admin.unsafe(`drop database if exists ${quoteIdent(dbName)} with (force)`).catch(() => {});
-  const redis = new Redis(REDIS_URL);
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-  redis.disconnect();
-  await admin.end();
-}
-
-main()
-  .catch((err) => {
-    console.error(err);
-    process.exitCode = 1;
-  })
-  .finally(cleanup);
+void runBench('bench:fanout', main);

@@ -123,6 +123,14 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
 
   // Sightings around the cities, over the last 30 days; their map aggregates alongside.
   const totalWeight = CITIES.reduce((s, c) => s + c.weight, 0);
+  const pickCity = (w: number) => {
+    let left = w;
+    for (const c of CITIES) {
+      left -= c.weight;
+      if (left < 0) return c;
+    }
+    return CITIES[0]!;
+  };
   const aggregates = new Map<
     string,
     { res: number; cell: string; kind: string; count: number; last: number }
@@ -134,8 +142,7 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
     const rows = [];
     const points: Array<{ id: string; kind: string; cells: string[]; at: Date }> = [];
     for (let k = 0; k < Math.min(BATCH, options.sightings - i); k++) {
-      let w = rand() * totalWeight;
-      const city = CITIES.find((c) => (w -= c.weight) < 0) ?? CITIES[0]!;
+      const city = pickCity(rand() * totalWeight);
       const kind = pick(['pet', 'pet', 'stray', 'stray', 'wild'] as const);
       const r = rand();
       const geoprivacy = r < 0.7 ? 'open' : r < 0.9 ? 'obscured' : 'private';

@@ -1,0 +1,119 @@
+// What every Node benchmark here shares: its own database and Redis prefix (removed at
+// the end), real node processes on free ports, tokens for seeded users, and figures.
+import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { Redis } from 'ioredis';
+import postgres from 'postgres';
+import type { Socket } from 'socket.io-client';
+import { quoteIdent } from '../core/db.ts';
+import { migrate } from '../core/migrate.ts';
+import { signAccessToken } from '../server/features/auth/tokens.ts';
+import { baseTestEnv, databaseUrl, REDIS_URL } from '../test/helpers/env.ts';
+import { type NodeProcess, spawnNode } from '../test/helpers/process.ts';
+
+export const args = new Map(
+  process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
+);
+export const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))]!;
+export const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
+export const ms = (n: number) => `${n.toFixed(2)} ms`;
+export const log = (...parts: unknown[]) => console.log(...parts);
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+export async function createBenchRun(name: string) {
+  const runId = `${Date.now().toString(36)}_${randomBytes(3).toString('hex')}`;
+  const dbName = `unimal_bench_${runId}`;
+  const redisPrefix = `bench:${runId}:`;
+  const secret = new TextEncoder().encode(baseTestEnv().JWT_SECRET);
+  const admin = postgres(databaseUrl('postgres'), { max: 1, onnotice: () => {} });
+  const nodes: NodeProcess[] = [];
+  const sockets: Socket[] = [];
+  log(`# ${name} — ${new Date().toISOString()}`);
+  log(
+    `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
+  );
+  await admin.unsafe(`create database ${quoteIdent(dbName)}`);
+  const sql = postgres(databaseUrl(dbName), { max: 4, onnotice: () => {} });
+  await migrate(sql);
+  const nodeEnv = {
+    DATABASE_URL: databaseUrl(dbName),
+    REDIS_PREFIX: redisPrefix,
+    S3_EMBEDDED: 'false',
+    S3_ENDPOINT: 'http://127.0.0.1:9',
+    S3_ACCESS_KEY_ID: 'x',
+    S3_SECRET_ACCESS_KEY: 'x',
+    // Quiet nodes: a log line per request would be measured too.
+    LOG_LEVEL: 'warn',
+    DATA_DIR: `/tmp/unimal-bench-${runId}`,
+  };
+
+  return {
+    sql,
+    redisPrefix,
+    sockets,
+    /** A node process with these roles, on a free port. */
+    async start(roles: string) {
+      const node = await spawnNode({ ...nodeEnv, ROLES: roles, PORT: String(await freePort()) });
+      nodes.push(node);
+      return node;
+    },
+    /** Access tokens for users (one live session each), signed as the nodes expect. */
+    async tokensFor(userIds: string[]): Promise<string[]> {
+      const sessions = await sql<{ id: string; userId: string }[]>`
+        insert into sessions (user_id, expires_at)
+        select unnest(${userIds}::uuid[]), now() + interval '1 day'
+        returning id, user_id as "userId"`;
+      const byUser = new Map(sessions.map((s) => [s.userId, s.id]));
+      return Promise.all(
+        userIds.map((userId) =>
+          signAccessToken({ userId, sessionId: byUser.get(userId)! }, secret, 3_600_000),
+        ),
+      );
+    },
+    redis: () => new Redis(REDIS_URL, { keyPrefix: redisPrefix }),
+    async cleanup() {
+      for (const s of sockets) s.close();
+      await Promise.allSettled(nodes.map((n) => n.stop('SIGTERM')));
+      await sql.end();
+      await admin
+        .unsafe(`drop database if exists ${quoteIdent(dbName)} with (force)`)
+        .catch(() => {});
+      const redis = new Redis(REDIS_URL);
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', `${redisPrefix}*`, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) await redis.del(...keys);
+      } while (cursor !== '0');
+      redis.disconnect();
+      await admin.end();
+    },
+  };
+}
+
+export type BenchRun = Awaited<ReturnType<typeof createBenchRun>>;
+
+/** Runs a benchmark and always cleans up after it. */
+export async function runBench(name: string, body: (run: BenchRun) => Promise<void>) {
+  const run = await createBenchRun(name);
+  try {
+    await body(run);
+  } catch (err) {
+    console.error(err);
+    process.exitCode = 1;
+  } finally {
+    await run.cleanup();
+  }
+}
