@@ -115,6 +115,7 @@ const envSchema = z.object({
   STREAM_MAX_DELIVERIES: int(1, 100).default(5),
   STREAM_BLOCK: duration.default(2_000),
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(10),
+  HANDLE_COOLING_OFF: duration.default(30 * 86_400_000),
   MAP_TILE_URL: z.string().max(500).default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
   MAP_TILE_ATTRIBUTION: z.string().max(500).default('© OpenStreetMap contributors'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -182,6 +183,8 @@ export interface Config {
     maxDeliveries: number;
     blockMs: number;
   };
+  /** How long a deleted account's handle stays unavailable to new accounts. */
+  handleCoolingOffMs: number;
   /** Per-socket rate of client events (bursts of twice this are allowed). */
   socketEventsPerSecond: number;
   /** Background tiles of the /map viewer (`{z}/{x}/{y}` template); empty for none. */
@@ -270,6 +273,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       blockMs: env.STREAM_BLOCK,
     },
     socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
+    handleCoolingOffMs: env.HANDLE_COOLING_OFF,
     mapTileUrl: env.MAP_TILE_URL,
     mapTileAttribution: env.MAP_TILE_ATTRIBUTION,
     logLevel: env.LOG_LEVEL,

@@ -59,7 +59,16 @@ export const FollowCreated = z.object({
   createdAt: z.string(),
 });
 
+export const UserDeleted = z.object({
+  type: z.literal('user.deleted'),
+  userId: id,
+  /** The handle as it was, for the cooling-off hold (the account row is scrubbed). */
+  handle: z.string(),
+  requestedAt: z.string(),
+});
+
 export const DomainEvent = z.discriminatedUnion('type', [
+  UserDeleted,
   PostCreated,
   PostUpdated,
   PostDeleted,

@@ -83,9 +83,17 @@ describe('notifications across gateway nodes', () => {
       commentId: null,
       readAt: null,
     });
-    // The same event is in the inbox, with the same id.
-    const inbox = await httpApi(nodeUrl(a)).call('GET', '/notifications', follower.accessToken);
-    expect(inbox.body.items[0]).toEqual(n);
+    // The same event is in the inbox, with the same id (written right after the push).
+    await expect
+      .poll(
+        async () =>
+          (await httpApi(nodeUrl(a)).call('GET', '/notifications', follower.accessToken)).body
+            .items[0],
+        {
+          timeout: 10_000,
+        },
+      )
+      .toEqual(n);
   });
 
   it('comments, likes and follows reach the person concerned, live; nobody hears of their own actions', async () => {
@@ -112,8 +120,16 @@ describe('notifications across gateway nodes', () => {
     // The fan's own comment and like never come back to the fan.
     const count = await api.call('GET', '/notifications/unread-count', author.accessToken);
     expect(count.body).toEqual({ count: 3 });
-    const fanInbox = await api.call('GET', '/notifications', fan.accessToken);
-    expect(fanInbox.body.items.map((n: { type: string }) => n.type)).toEqual(['post']);
+    // The fan's inbox holds the post (written right after its push), nothing of the fan's own doing.
+    await expect
+      .poll(
+        async () =>
+          (await api.call('GET', '/notifications', fan.accessToken)).body.items.map(
+            (n: { type: string }) => n.type,
+          ),
+        { timeout: 10_000 },
+      )
+      .toEqual(['post']);
   });
 
   it('a client that was away syncs exactly what it missed, also after moving to the other node', async () => {

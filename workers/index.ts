@@ -1,4 +1,5 @@
 import type { RoleContext, RunningRole } from '../core/roles.ts';
+import { DELETION_WORKERS } from './account-deletion.ts';
 import { startConsumer } from './consumer.ts';
 import { fanoutChunks, postFanout } from './fanout.ts';
 import { startSessionPurge } from './maintenance.ts';
@@ -9,7 +10,13 @@ import { startStorageJobs } from './storage.ts';
 import { startStreamMaintenance } from './streams.ts';
 
 /** Every consumer group this role runs; each lives in a file of its own. */
-export const STREAM_WORKERS = [postFanout, fanoutChunks, personalNotifications, liveMap];
+export const STREAM_WORKERS = [
+  postFanout,
+  fanoutChunks,
+  personalNotifications,
+  liveMap,
+  ...DELETION_WORKERS,
+];
 
 /**
  * The workers role: the outbox relay, the stream consumers, and periodic jobs.

@@ -123,6 +123,12 @@ export function createAuthRoutes(deps: Deps) {
   router.openapi(signupRoute, async (c) => {
     const body = c.req.valid('json');
     await limiters.beforeSignup(clientIp(c, config.trustProxy));
+    const [held] =
+      await sql`select 1 from handle_holds where handle = ${body.handle} and until > now()`;
+    if (held)
+      throw conflict('this handle belonged to a deleted account and is not available yet', {
+        field: 'handle',
+      });
     const passwordHash = await hashPassword(body.password, config.passwordHashCost);
     const refresh = newRefreshToken();
     const meta = sessionMeta(c);

@@ -1,8 +1,11 @@
-import { createRoute } from '@hono/zod-openapi';
+import { createRoute, z } from '@hono/zod-openapi';
+import { userRoom } from '../../../core/contract.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { unauthorized } from '../../../core/errors.ts';
 import { bearerSecurity, createRouter, errorResponses } from '../../../core/http/openapi.ts';
+import { recordEvent } from '../../../core/outbox.ts';
 import { requireAuth } from '../auth/authenticate.ts';
+import { verifyPassword } from '../auth/passwords.ts';
 import { findActiveUser, toMe, updateProfile } from './queries.ts';
 import { MeSchema, UpdateMeBody } from './schema.ts';
 
@@ -31,6 +34,30 @@ const patchMeRoute = createRoute({
   },
 });
 
+const deleteMeRoute = createRoute({
+  method: 'delete',
+  path: '/me',
+  tags: ['me'],
+  summary: 'Delete my account',
+  description:
+    'Needs the password again, so a stolen access token alone cannot delete an account. The ' +
+    'account stops working at once (every session ends, live sockets close); each domain then ' +
+    'removes or anonymises its part through the user.deleted event (see the README).',
+  security: bearerSecurity,
+  request: {
+    body: {
+      content: {
+        'application/json': { schema: z.object({ password: z.string().min(1).max(256) }) },
+      },
+      required: true,
+    },
+  },
+  responses: {
+    202: { description: 'deletion under way' },
+    ...errorResponses(400, 401, 413, 415, 503),
+  },
+});
+
 export function createUserRoutes(deps: Deps) {
   const router = createRouter();
   const auth = requireAuth(deps);
@@ -48,6 +75,33 @@ export function createUserRoutes(deps: Deps) {
     const user = await updateProfile(deps.sql, c.get('auth').userId, changes);
     if (!user) throw unauthorized('account no longer exists');
     return c.json(toMe(user), 200);
+  });
+
+  router.openapi(deleteMeRoute, async (c) => {
+    const { userId } = c.get('auth');
+    const { password } = c.req.valid('json');
+    const [row] = await deps.sql<{ handle: string; passwordHash: string }[]>`
+      select handle, password_hash as "passwordHash" from users where id = ${userId} and deleted_at is null`;
+    if (!row || !(await verifyPassword(password, row.passwordHash)))
+      throw unauthorized('wrong password');
+    await deps.sql.begin(async (tx) => {
+      const [marked] = await tx`
+        update users set deleted_at = now() where id = ${userId} and deleted_at is null returning 1`;
+      if (!marked) return; // a concurrent request got here first
+      await tx`
+        update sessions set revoked_at = now(), revoked_reason = 'account_deleted'
+        where user_id = ${userId} and revoked_at is null`;
+      await tx`insert into account_deletions (user_id) values (${userId}) on conflict do nothing`;
+      await recordEvent(tx, {
+        type: 'user.deleted',
+        userId,
+        handle: row.handle,
+        requestedAt: new Date().toISOString(),
+      });
+    });
+    // Every live socket of the account closes, on whichever gateway node holds it.
+    deps.emitter.in(userRoom(userId)).disconnectSockets(true);
+    return c.body(null, 202);
   });
 
   return router;
