@@ -80,6 +80,58 @@ describe('crashes', { timeout: 120_000 }, () => {
     expect(survivor.proc.exitCode).toBeNull();
   });
 
+  it('a worker killed in the middle of an account deletion step: another finishes it, with the same result', async () => {
+    const server = await start('server');
+    const api = httpApi(server.url);
+    const victim = await api.signup();
+    const fans = await Promise.all([api.signup(), api.signup(), api.signup()]);
+    for (const f of fans) await api.follow(f, victim);
+    const doomed = await start('workers');
+    // Hold one fan's row so the social step blocks half-way, inside its transaction.
+    const blocker = await sql.reserve();
+    try {
+      await blocker`begin`;
+      await blocker`select 1 from users where id = ${fans[0]!.id} for update`;
+      expect(
+        (await api.call('DELETE', '/me', victim.accessToken, { password: victim.input.password }))
+          .status,
+      ).toBe(202);
+      // Every other domain finishes; the social step waits on the held row, mid-transaction.
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql`select domain from account_deletion_steps where user_id = ${victim.id} order by domain`
+            ).map((r) => r.domain),
+          { timeout: 45_000, interval: 100 },
+        )
+        .toEqual(['auth', 'board', 'notifications', 'photos']);
+      expect(await doomed.stop('SIGKILL')).toBeNull();
+    } finally {
+      await blocker`rollback`;
+      blocker.release();
+    }
+    // The killed transaction rolled back; a new worker claims the pending message and redoes it.
+    await start('workers');
+    await expect
+      .poll(
+        async () =>
+          (await sql`select completed_at from account_deletions where user_id = ${victim.id}`)[0]
+            ?.completed_at,
+        {
+          timeout: 30_000,
+          interval: 200,
+        },
+      )
+      .toBeTruthy();
+    const counts =
+      await sql`select following_count from users where id in ${sql(fans.map((f) => f.id))}`;
+    expect(counts.map((r) => r.following_count)).toEqual([0, 0, 0]);
+    const [edges] =
+      await sql`select count(*)::int as n from follows where followee_id = ${victim.id}`;
+    expect(edges!.n).toBe(0);
+  });
+
   it('the server killed right after a post commits: the fan-out still happens', async () => {
     const server = await start('server');
     await start('workers');
