@@ -1,6 +1,6 @@
 import { io as connectRaw } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
-import { DELETION_WORKERS } from '../workers/account-deletion.ts';
+import { DELETION_WORKERS, deletionProgress } from '../workers/account-deletion.ts';
 import { sweepStorageDeletions } from '../workers/storage.ts';
 import { httpApi } from './helpers/http.ts';
 import { image, multipart } from './helpers/images.ts';
@@ -133,6 +133,12 @@ describe('account deletion', { timeout: 60_000 }, () => {
       await sql`select domain from account_deletion_steps where user_id = ${victim.id} order by domain`
     ).map((r) => r.domain);
     expect(steps).toEqual(['auth', 'board', 'notifications', 'photos', 'social']);
+    // What `npm run deletions` shows an operator.
+    const progress = (await deletionProgress(sql)).find((r) => r.userId === victim.id);
+    expect(progress).toMatchObject({
+      done: ['auth', 'board', 'notifications', 'photos', 'social'],
+    });
+    expect(progress!.completedAt).toBeInstanceOf(Date);
 
     // Board: posts stay as "unknown user", no exact point anywhere; likes gone, counts right.
     const read = await api.call('GET', `/posts/${open.id}`, friend.accessToken);

@@ -16,6 +16,10 @@ try {
       : `waiting for: ${missing.join(', ')}`;
     console.log(`${r.userId}  requested ${r.requestedAt.toISOString()}  ${state}`);
   }
+} catch (err) {
+  const code = (err as { code?: string }).code;
+  console.error(code === '42P01' ? 'the database is not migrated yet: run npm run migrate' : err);
+  process.exitCode = 1;
 } finally {
   await sql.end();
 }
