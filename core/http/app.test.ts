@@ -192,6 +192,15 @@ describe('OpenAPI', () => {
       '/posts/{id}/comments',
       '/comments/{id}',
       '/posts/{id}/like',
+      '/photos',
+      '/photos/uploads',
+      '/photos/{id}/complete',
+      '/photos/{id}',
+      '/notifications',
+      '/notifications/unread-count',
+      '/notifications/read',
+      '/map/cells',
+      '/map/sightings',
     ]) {
       expect(Object.keys(res.body.paths)).toContain(path);
     }
@@ -200,6 +209,7 @@ describe('OpenAPI', () => {
       expect.arrayContaining(['email', 'password', 'handle', 'displayName']),
     );
     expect(res.body.paths['/me'].patch.security).toEqual([{ bearerAuth: [] }]);
+    expect(Object.keys(res.body.paths['/me']).sort()).toEqual(['delete', 'get', 'patch']);
     expect(res.body.components.securitySchemes.bearerAuth.scheme).toBe('bearer');
   });
 
