@@ -47,6 +47,7 @@ export default async function setup(project: TestProject) {
   }
 
   await dropStale(admin);
+  await deleteStaleRedisKeys();
   await admin.unsafe(`create database ${quoteIdent(template)}`);
   const sql = postgres(databaseUrl(template), { max: 1, onnotice: () => {} });
   try {
@@ -83,5 +84,24 @@ async function dropStale(admin: postgres.Sql) {
     if (Number.isFinite(created) && Date.now() - created > STALE_AFTER_MS) {
       await admin.unsafe(`drop database if exists ${quoteIdent(datname)} with (force)`);
     }
+  }
+}
+
+/** Keys of runs that were killed before their cleanup (`test:<base-36 start time>_<random>:…`). */
+async function deleteStaleRedisKeys() {
+  const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 1 });
+  try {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', 'test:*', 'COUNT', 1000);
+      cursor = next;
+      const stale = keys.filter((key) => {
+        const started = Number.parseInt(key.split(':')[1]?.split('_')[0] ?? '', 36);
+        return Number.isFinite(started) && Date.now() - started > STALE_AFTER_MS;
+      });
+      if (stale.length > 0) await redis.del(...stale);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
   }
 }
