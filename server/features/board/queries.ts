@@ -59,6 +59,14 @@ function postColumns(sql: Sql | TxSql, viewerId: string): Fragment {
     ${sql.unsafe(AUTHOR)}`;
 }
 
+/** The author, joined only while the account is active (else `author: null`). */
+const authorJoin = (sql: Sql | TxSql) =>
+  sql`left join users u on u.id = p.author_id and u.deleted_at is null`;
+
+/** The keyset condition of newest-first lists: posts older than the cursor's id. */
+const olderThan = (sql: Sql | TxSql, before: string | undefined) =>
+  before ? sql`and p.id < ${before}` : sql``;
+
 export function toPost(row: PostRow, mediaBase: string): Post {
   return {
     id: row.id,
@@ -93,7 +101,7 @@ export async function findPost(
 ): Promise<PostRow | undefined> {
   const [row] = await sql<PostRow[]>`
     select ${postColumns(sql, viewerId)}
-    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
+    from posts p ${authorJoin(sql)}
     where p.id = ${id}`;
   return row;
 }
@@ -108,8 +116,8 @@ export async function listPostsByAuthor(
 ): Promise<PostRow[]> {
   return sql<PostRow[]>`
     select ${postColumns(sql, viewerId)}
-    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
-    where p.author_id = ${authorId} ${before ? sql`and p.id < ${before}` : sql``}
+    from posts p ${authorJoin(sql)}
+    where p.author_id = ${authorId} ${olderThan(sql, before)}
     order by p.id desc limit ${limit + 1}`;
 }
 
@@ -124,8 +132,8 @@ export async function listFeed(
     select ${postColumns(sql, viewerId)}
     from follows f
     join posts p on p.author_id = f.followee_id
-    left join users u on u.id = p.author_id and u.deleted_at is null
-    where f.follower_id = ${viewerId} ${before ? sql`and p.id < ${before}` : sql``}
+    ${authorJoin(sql)}
+    where f.follower_id = ${viewerId} ${olderThan(sql, before)}
     order by p.id desc limit ${limit + 1}`;
 }
 
@@ -155,7 +163,7 @@ export async function listNearby(
     select ${postColumns(sql, input.viewerId)}, r.ring
     from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
     join posts p on ${column} = r.cell
-    left join users u on u.id = p.author_id and u.deleted_at is null
+    ${authorJoin(sql)}
     where 6371 * 2 * asin(sqrt(
         power(sin(radians(p.pub_lat - ${lat}) / 2), 2) +
         cos(radians(${lat})) * cos(radians(p.pub_lat)) * power(sin(radians(p.pub_lng - ${lng}) / 2), 2)
@@ -399,10 +407,10 @@ export async function listInBox(
 ): Promise<PostRow[]> {
   return sql<PostRow[]>`
     select ${postColumns(sql, input.viewerId)}
-    from posts p left join users u on u.id = p.author_id and u.deleted_at is null
+    from posts p ${authorJoin(sql)}
     where p.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
       and ${lngCondition(sql, 'p.pub_lng', input.bbox)}
       ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
-      ${input.before ? sql`and p.id < ${input.before}` : sql``}
+      ${olderThan(sql, input.before)}
     order by p.id desc limit ${input.limit + 1}`;
 }
