@@ -2,8 +2,7 @@
 -- Progress per account and domain, so a stuck step is seen (npm run deletions).
 create table account_deletions (
   user_id uuid primary key,
-  requested_at timestamptz not null default now(),
-  completed_at timestamptz
+  requested_at timestamptz not null default now()
 );
 
 create table account_deletion_steps (

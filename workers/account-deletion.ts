@@ -32,10 +32,6 @@ function deletionStep(
         if (done) return;
         await work(tx, event.userId, event.handle, deps);
         await tx`insert into account_deletion_steps (user_id, domain) values (${event.userId}, ${domain})`;
-        await tx`
-          update account_deletions set completed_at = now()
-          where user_id = ${event.userId} and completed_at is null
-            and (select count(*) from account_deletion_steps where user_id = ${event.userId}) = ${DELETION_DOMAINS.length}`;
       });
     },
   };
@@ -144,7 +140,9 @@ export const DELETION_WORKERS = [
 /** Per deleted account, which domains have finished (for `npm run deletions`). */
 export async function deletionProgress(sql: Deps['sql']) {
   return sql<{ userId: string; requestedAt: Date; completedAt: Date | null; done: string[] }[]>`
-    select d.user_id as "userId", d.requested_at as "requestedAt", d.completed_at as "completedAt",
+    select d.user_id as "userId", d.requested_at as "requestedAt",
+      -- complete when every domain has its row (derived on read: no step has to see the others)
+      case when count(s.domain) = ${DELETION_DOMAINS.length} then max(s.done_at) end as "completedAt",
       coalesce(array_agg(s.domain order by s.domain) filter (where s.domain is not null), '{}') as done
     from account_deletions d left join account_deletion_steps s on s.user_id = d.user_id
     group by d.user_id order by d.requested_at desc limit 200`;
