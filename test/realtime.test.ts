@@ -370,15 +370,21 @@ describe('live map', () => {
       lng: -9.15,
     });
 
-    // The aggregate now counts it, at node A too.
-    const cells = await api.call(
-      'GET',
-      '/map/cells?bbox=-9.20,38.69,-9.10,38.76&zoom=12',
-      viewer.accessToken,
-    );
-    expect(
-      cells.body.cells.reduce((s: number, c: { count: number }) => s + c.count, 0),
-    ).toBeGreaterThanOrEqual(1);
+    // The aggregate counts it too, read at node A (the push goes out before the
+    // aggregates are written, so it may take a moment).
+    await expect
+      .poll(
+        async () => {
+          const cells = await api.call(
+            'GET',
+            '/map/cells?bbox=-9.20,38.69,-9.10,38.76&zoom=12',
+            viewer.accessToken,
+          );
+          return cells.body.cells.reduce((s: number, c: { count: number }) => s + c.count, 0);
+        },
+        { timeout: 10_000 },
+      )
+      .toBeGreaterThanOrEqual(1);
 
     await api.call('DELETE', `/posts/${inside.id}`, author.accessToken);
     await until(() => retractions.some((r) => r.postId === inside.id));
