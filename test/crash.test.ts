@@ -62,17 +62,39 @@ describe('crashes', { timeout: 120_000 }, () => {
     const followers = 20_000;
     await seedFollowers(sql, author.id, followers);
     const doomed = await start('workers');
-    const survivor = await start('workers');
 
-    const post = await api.post(author);
-    // Let the fan-out get going on both workers, then kill one of them outright.
-    await expect
-      .poll(async () => (await inboxRows(post.id)).n, { timeout: 20_000, interval: 20 })
-      .toBeGreaterThan(0);
-    expect(await doomed.stop('SIGKILL')).toBeNull();
-    const atKill = (await inboxRows(post.id)).n;
+    // Hold one follower's row: the chunk holding them blocks inside its insert (the
+    // foreign key check waits on the row), so the kill lands mid-fan-out for certain.
+    const [held] = await sql`
+      select follower_id as id from follows where followee_id = ${author.id}
+      order by follower_id offset ${followers / 2} limit 1`;
+    const blocker = await sql.reserve();
+    let atKill: number;
+    let post: { id: string };
+    try {
+      await blocker`begin`;
+      await blocker`select 1 from users where id = ${held!.id} for update`;
+      post = await api.post(author);
+      await expect
+        .poll(
+          async () =>
+            (
+              await sql`select count(*)::int as n from pg_stat_activity
+                where datname = current_database() and wait_event_type = 'Lock'`
+            )[0]!.n,
+          { timeout: 30_000, interval: 50 },
+        )
+        .toBeGreaterThan(0);
+      expect(await doomed.stop('SIGKILL')).toBeNull();
+      atKill = (await inboxRows(post.id)).n;
+    } finally {
+      await blocker`rollback`;
+      blocker.release();
+    }
     expect(atKill).toBeLessThan(followers);
 
+    // Another worker claims what the dead one left pending and finishes the job.
+    const survivor = await start('workers');
     await expect
       .poll(async () => (await inboxRows(post.id)).n, { timeout: 60_000, interval: 200 })
       .toBe(followers);

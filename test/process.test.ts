@@ -39,7 +39,7 @@ const post = (url: string, body: unknown) =>
     body: JSON.stringify(body),
   });
 
-describe('the real entrypoint', () => {
+describe('the real entrypoint', { timeout: 120_000 }, () => {
   it('two nodes starting together on one new database: created, migrated once, both serving', async () => {
     const [a, b] = await Promise.all([spawnNode(env), spawnNode(env)]);
     nodes.push(a!, b!);

@@ -35,7 +35,7 @@ describe('outbox relay', () => {
       const author = await signup(ctx);
       for (let i = 0; i < 5; i++) await createPost(ctx, author);
       // NOTIFY wakes the relays: no poll tick (60 s) is needed.
-      await expect.poll(unpublished, { timeout: 5_000 }).toBe(0);
+      await expect.poll(unpublished, { timeout: 15_000 }).toBe(0);
       // Five posts, five events on the stream: none twice although two relays ran.
       expect((await streamLength(EVENTS_STREAM)) - before).toBe(5);
     } finally {
@@ -52,7 +52,7 @@ describe('outbox relay', () => {
     expect(await unpublished()).toBe(1);
     const relay = await startOutboxRelay(ctx.deps, 100);
     try {
-      await expect.poll(unpublished, { timeout: 5_000 }).toBe(0);
+      await expect.poll(unpublished, { timeout: 15_000 }).toBe(0);
     } finally {
       await relay.stop();
     }

@@ -17,14 +17,23 @@ afterAll(async () => {
   await browser?.close();
 });
 
-it('the /map viewer signs in, shows the cells, and animates a sighting posted by another client', async () => {
+it('the /map viewer signs in, shows the cells, and animates a sighting posted by another client', {
+  timeout: 90_000,
+}, async () => {
   const node = await cluster.start('server,gateway,workers');
   const base = nodeUrl(node);
   const api = httpApi(base);
   const watcher = await api.signup();
   const poster = await api.signup();
-  // Something already on the map around Lisbon.
-  await api.post(poster, { kind: 'pet', location: { lat: 38.722, lng: -9.139 } });
+  // Something already on the map around Lisbon (its aggregate is written by a worker).
+  const first = await api.post(poster, { kind: 'pet', location: { lat: 38.722, lng: -9.139 } });
+  await expect
+    .poll(
+      async () =>
+        (await node.deps.sql`select 1 from map_points where post_id = ${first.id}`).length,
+      { timeout: 15_000 },
+    )
+    .toBe(1);
 
   const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors: string[] = [];

@@ -50,7 +50,8 @@ export async function spawnNode(
   proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
     stderr += chunk;
   });
-  const exited = once(proc, 'exit').then(([code]) => code as number | null);
+  // 'close', not 'exit': by then the output has been read to its end.
+  const exited = once(proc, 'close').then(([code]) => code as number | null);
 
   // With a fixed port the node is ready when /healthz answers (its logs may be quiet);
   // with PORT=0 the port comes from its "listening" log line.
@@ -106,8 +107,7 @@ export async function spawnNode(
     logs,
     stderr: () => stderr,
     async stop(signal = 'SIGTERM') {
-      if (proc.exitCode !== null || proc.signalCode !== null) return proc.exitCode;
-      proc.kill(signal);
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill(signal);
       return exited;
     },
   };
@@ -129,6 +129,6 @@ export async function runNodeToExit(
   proc.stderr!.setEncoding('utf8').on('data', (c: string) => {
     output += c;
   });
-  const [code] = await once(proc, 'exit');
+  const [code] = await once(proc, 'close');
   return { code: code as number | null, output };
 }

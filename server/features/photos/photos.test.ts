@@ -401,16 +401,24 @@ describe('storage lifecycle', () => {
         remove: async () => Promise.reject(new Error('store is down')),
       },
     };
+    const before = new Date();
     expect(await sweepStorageDeletions(broken)).toEqual({ deleted: 0, failed: 4 });
+    // Put off by a backoff of a couple of seconds after the failure.
     const rows = await ctx.deps.sql`
-      select attempts, last_error, next_attempt_at > now() as later from storage_deletions
+      select attempts, last_error,
+        next_attempt_at > ${before} and next_attempt_at <= now() + interval '2 seconds' as later
+      from storage_deletions
       where key like ${`%${photo.id}%`}`;
     expect(rows).toHaveLength(4);
     expect(rows.every((r) => r.attempts === 1 && r.last_error === 'store is down' && r.later)).toBe(
       true,
     );
     expect(await exists(variantKey(photo.id, 'large'))).toBe(true);
-    // Not due yet: nothing happens. Once due, the real store deletes them.
+    // Not due yet: nothing happens (pushed further out, so a slow moment cannot make them
+    // due). Once due, the real store deletes them.
+    await ctx.deps.sql`
+      update storage_deletions set next_attempt_at = now() + interval '1 hour'
+      where key like ${`%${photo.id}%`}`;
     expect((await sweepStorageDeletions(ctx.deps)).deleted).toBe(0);
     await ctx.deps
       .sql`update storage_deletions set next_attempt_at = now() where key like ${`%${photo.id}%`}`;
