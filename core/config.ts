@@ -83,6 +83,7 @@ const envSchema = z.object({
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
   ACCESS_TOKEN_TTL: duration.default(900_000),
   REFRESH_TOKEN_TTL: duration.default(30 * 86_400_000),
+  SESSION_CACHE_TTL: duration.default(60_000),
   PASSWORD_HASH_COST: int(10, 20).default(15),
   LOGIN_LIMIT_PER_ACCOUNT: int(1, 100_000).default(10),
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
@@ -137,6 +138,8 @@ export interface Config {
   redisPrefix: string;
   jwtSecret: Uint8Array;
   accessTokenTtlMs: number;
+  /** How long a node trusts a live session without asking PostgreSQL again (0: never). */
+  sessionCacheTtlMs: number;
   refreshTokenTtlMs: number;
   passwordHashCost: number;
   loginLimit: { perAccount: number; perIp: number; windowMs: number };
@@ -227,6 +230,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     redisPrefix: env.REDIS_PREFIX,
     jwtSecret: new TextEncoder().encode(env.JWT_SECRET ?? localJwtSecret(dataDir)),
     accessTokenTtlMs: env.ACCESS_TOKEN_TTL,
+    sessionCacheTtlMs: env.SESSION_CACHE_TTL,
     refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
     passwordHashCost: env.PASSWORD_HASH_COST,
     loginLimit: {

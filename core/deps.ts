@@ -4,6 +4,7 @@ import { createEmitter, type SocketEmitter } from './emitter.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
 import { createRedis, type Redis } from './redis.ts';
+import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createStorage, type Storage } from './storage.ts';
 
 /**
@@ -19,6 +20,8 @@ export interface Deps {
   storage: Storage;
   /** Pushes to sockets on every gateway node (through the Redis adapter's channel). */
   emitter: SocketEmitter;
+  /** Live sessions this node has checked, forgotten when any node revokes them. */
+  sessions: SessionCache;
   /** Flipped when shutdown begins, so /readyz answers 503 while requests drain. */
   lifecycle: { shuttingDown: boolean };
 }
@@ -26,14 +29,24 @@ export interface Deps {
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
   const logger = overrides.logger ?? createLogger(config);
   const redis = overrides.redis ?? createRedis(config, logger);
+  const metrics = overrides.metrics ?? createMetrics();
   return {
     config,
     logger,
     sql: overrides.sql ?? createSql(config, logger),
     redis,
     emitter: overrides.emitter ?? createEmitter(redis, config.redisPrefix, logger),
-    metrics: overrides.metrics ?? createMetrics(),
+    metrics,
     storage: overrides.storage ?? createStorage(config),
+    sessions:
+      overrides.sessions ??
+      createSessionCache({
+        ttlMs: config.sessionCacheTtlMs,
+        redis,
+        prefix: config.redisPrefix,
+        logger,
+        metrics,
+      }),
     lifecycle: overrides.lifecycle ?? { shuttingDown: false },
   };
 }
@@ -41,6 +54,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.storage.destroy();
   await Promise.allSettled([
+    deps.sessions.close(),
     deps.sql.end({ timeout: 5 }),
     deps.redis.status === 'end'
       ? Promise.resolve()

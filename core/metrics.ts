@@ -28,6 +28,12 @@ export function createMetrics() {
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),
+    sessionCache: new Counter({
+      name: 'session_cache_lookups_total',
+      help: 'Session checks by outcome: hit (memory), miss (PostgreSQL, then remembered), bypass (PostgreSQL: not hearing revocations)',
+      labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
     authEvents: new Counter({
       name: 'auth_events_total',
       help: 'Authentication outcomes (signup, login, refresh, reuse detected, rate limited)',

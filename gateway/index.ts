@@ -67,7 +67,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
       return next(new Error('unauthorized'));
     }
     try {
-      const claims = await authenticate(deps, token);
+      const claims = await authenticate(deps, token, { fresh: true });
       socket.data = { userId: claims.userId, sessionId: claims.sessionId, exp: claims.exp };
       next();
     } catch (err) {
@@ -123,7 +123,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
       'auth:renew',
       z.object({ token: z.string().min(1).max(4096) }),
       async ({ token }) => {
-        const claims = await authenticate(deps, token);
+        const claims = await authenticate(deps, token, { fresh: true });
         if (claims.userId !== userId)
           throw new AppError('forbidden', 'the token belongs to another user');
         if (claims.sessionId !== sessionId) {

@@ -43,17 +43,20 @@ export async function insertSession(
   return session!.id;
 }
 
-/** True when the session is live and its user not deleted: checked on every authenticated request. */
-export async function isSessionActive(
+/**
+ * When the session is live and its user not deleted, its expiry; otherwise
+ * undefined. Checked on every authenticated request (through the session cache).
+ */
+export async function liveSessionExpiry(
   sql: Sql,
   sessionId: string,
   userId: string,
-): Promise<boolean> {
-  const [row] = await sql`
-    select 1 from sessions s join users u on u.id = s.user_id
+): Promise<Date | undefined> {
+  const [row] = await sql<{ expiresAt: Date }[]>`
+    select s.expires_at as "expiresAt" from sessions s join users u on u.id = s.user_id
     where s.id = ${sessionId} and s.user_id = ${userId}
       and s.revoked_at is null and s.expires_at > now() and u.deleted_at is null`;
-  return row !== undefined;
+  return row?.expiresAt;
 }
 
 export type RotateResult =

@@ -202,6 +202,7 @@ export function createAuthRoutes(deps: Deps) {
       });
       if (result.reason === 'reuse') {
         c.get('log').warn({ reason: 'reuse' }, 'spent refresh token presented; session revoked');
+        await deps.sessions.revoked({ sessionIds: [result.sessionId] });
         deps.emitter.in(sessionRoom(result.sessionId)).disconnectSockets(true);
       }
       throw new AppError(
@@ -220,8 +221,12 @@ export function createAuthRoutes(deps: Deps) {
   router.openapi(logoutRoute, async (c) => {
     const { refreshToken } = c.req.valid('json');
     const sessionId = await revokeSessionByToken(sql, hashRefreshToken(refreshToken));
-    // The session's live sockets close too, on whichever gateway node holds them.
-    if (sessionId) deps.emitter.in(sessionRoom(sessionId)).disconnectSockets(true);
+    // Every node stops accepting its access tokens, and its live sockets close, on
+    // whichever gateway node holds them.
+    if (sessionId) {
+      await deps.sessions.revoked({ sessionIds: [sessionId] });
+      deps.emitter.in(sessionRoom(sessionId)).disconnectSockets(true);
+    }
     return c.body(null, 204);
   });
 

@@ -209,9 +209,47 @@ export async function insertPost(
   return inserted.length > 0;
 }
 
+/**
+ * Creates a post without photos in one statement (so in one round trip, atomic
+ * without a transaction block): the insert, the author's count, the event, and
+ * the post read back as its author sees it, the author's counts included.
+ * Resolves undefined when the author already has a post with this clientId (a
+ * retry): then nothing else happened. Two concurrent requests with one clientId
+ * meet at the unique index: the second waits for the first to commit.
+ */
+export async function createPostAtOnce(
+  sql: Sql,
+  post: { id: string; createdAt: Date; authorId: string; input: CreatePostInput; geo: StoredGeo },
+  event: DomainEvent,
+): Promise<PostRow | undefined> {
+  const { id, createdAt, authorId, input, geo } = post;
+  const observedAt = input.observedAt ? new Date(input.observedAt) : createdAt;
+  const [row] = await sql<PostRow[]>`
+    with p as (
+      insert into posts (
+        id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
+        pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at, client_id)
+      values (
+        ${id}, ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
+        ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
+        ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
+        ${observedAt}, ${createdAt}, ${createdAt}, ${input.clientId ?? null})
+      on conflict (author_id, client_id) where client_id is not null do nothing
+      returning *
+    ), u as (
+      update users set post_count = post_count + 1 from p where users.id = p.author_id
+      returning users.*
+    ), e as (
+      ${recordEventIf(sql, event, sql`exists (select 1 from p)`)}
+    )
+    select ${postColumns(sql, authorId)}
+    from p left join u on u.id = p.author_id and u.deleted_at is null`;
+  return row;
+}
+
 /** The post this author made with this clientId. */
 export async function findByClientId(
-  tx: TxSql,
+  tx: TxSql | Sql,
   authorId: string,
   clientId: string,
 ): Promise<string> {

@@ -12,6 +12,7 @@ import { attachPhotos, replacePostPhotos } from '../photos/queries.ts';
 import { findActiveUser } from '../users/queries.ts';
 import { geoFor, nearbyRings } from './geo.ts';
 import {
+  createPostAtOnce,
   deletePost,
   exactLocation,
   findByClientId,
@@ -168,22 +169,27 @@ export function createPostRoutes(deps: Deps) {
     const id = uuidv7();
     const createdAt = new Date();
     const photoIds = input.photoIds.map((p) => p.toLowerCase());
+    const event = {
+      type: 'post.created',
+      postId: id,
+      authorId: me,
+      kind: input.kind,
+      geoprivacy: input.geoprivacy,
+      publicCell: geo.pubCell,
+      createdAt: createdAt.toISOString(),
+    } as const;
+    if (photoIds.length === 0) {
+      // Most posts: one statement, one round trip.
+      const row = await createPostAtOnce(sql, { id, createdAt, authorId: me, input, geo }, event);
+      if (row) return c.json(asPost(row), 201);
+      // A retry of a post that exists: answer with that one, change nothing.
+      const first = await findPost(sql, await findByClientId(sql, me, input.clientId!), me);
+      return c.json(asPost(first!), 200);
+    }
     const result = await sql.begin(async (tx) => {
       // One round trip: insert, count, event, photos and the read-back, pipelined in order.
       const [created, attached, row] = await Promise.all([
-        insertPost(
-          tx,
-          { id, createdAt, authorId: me, input, geo },
-          {
-            type: 'post.created',
-            postId: id,
-            authorId: me,
-            kind: input.kind,
-            geoprivacy: input.geoprivacy,
-            publicCell: geo.pubCell,
-            createdAt: createdAt.toISOString(),
-          },
-        ),
+        insertPost(tx, { id, createdAt, authorId: me, input, geo }, event),
         attachPhotos(tx, id, me, photoIds.filter(isId)),
         findPost(tx, id, me),
       ]);

@@ -99,7 +99,9 @@ export function createUserRoutes(deps: Deps) {
         requestedAt: new Date().toISOString(),
       });
     });
-    // Every live socket of the account closes, on whichever gateway node holds it.
+    // No node accepts its tokens any more, and every live socket of the account closes,
+    // on whichever gateway node holds it.
+    await deps.sessions.revoked({ userId });
     deps.emitter.in(userRoom(userId)).disconnectSockets(true);
     return c.body(null, 202);
   });

@@ -1,0 +1,166 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from './logger.ts';
+import type { Metrics } from './metrics.ts';
+
+/**
+ * Which sessions this node knows to be live, so that an authenticated request
+ * need not ask PostgreSQL every time.
+ *
+ * Revocations (logout, a spent refresh token presented again, account deletion)
+ * are committed to PostgreSQL first, then announced on a Redis channel that
+ * every node listens to; the node that revoked forgets the session before it
+ * answers. Another node stops accepting the session as soon as the message
+ * arrives (a millisecond or so). The cache is only used while this node is
+ * subscribed: when the subscription drops, everything is forgotten and every
+ * request asks PostgreSQL until it is back. An entry lives at most `ttlMs` and
+ * never past the session's own expiry.
+ *
+ * A lookup that was in flight while a revocation arrived is not stored, so a
+ * read that started before a revocation committed cannot put it back.
+ */
+export interface SessionCache {
+  /**
+   * True when the session is live and belongs to `userId`: from memory when
+   * possible, otherwise from `load` (its expiry, or undefined when not live).
+   */
+  check(sessionId: string, userId: string, load: () => Promise<Date | undefined>): Promise<boolean>;
+  /** After a revocation committed: forgotten here at once, and announced to every node. */
+  revoked(target: { sessionIds: string[] } | { userId: string }): Promise<void>;
+  /** Whether this session is held in memory now (for tests). */
+  holds(sessionId: string): boolean;
+  /** True while the node hears revocations (and so may use its memory). */
+  readonly listening: boolean;
+  close(): Promise<void>;
+}
+
+/** Bounds memory: beyond this many live sessions, the oldest entries are dropped. */
+const MAX_ENTRIES = 100_000;
+
+type Notice = { s?: string[]; u?: string };
+
+export function sessionChannel(prefix: string): string {
+  return `${prefix}sessions:revoked`;
+}
+
+export function createSessionCache(options: {
+  ttlMs: number;
+  redis: Redis;
+  prefix: string;
+  logger: Logger;
+  metrics: Metrics;
+}): SessionCache {
+  const { ttlMs, redis, logger, metrics } = options;
+  const channel = sessionChannel(options.prefix);
+  const entries = new Map<string, { userId: string; until: number }>();
+  // Bumped by every revocation and every change of subscription: a lookup stores
+  // its answer only when nothing of the kind happened while it was in flight.
+  let generation = 0;
+  let listening = false;
+  let subscriber: Redis | undefined;
+  let closed = false;
+
+  const forgetAll = () => {
+    entries.clear();
+    generation++;
+  };
+
+  const forget = (notice: Notice) => {
+    generation++;
+    for (const id of notice.s ?? []) entries.delete(id);
+    if (notice.u) {
+      for (const [id, entry] of entries) if (entry.userId === notice.u) entries.delete(id);
+    }
+  };
+
+  const listen = () => {
+    if (subscriber || closed || ttlMs === 0) return;
+    const sub = redis.duplicate({
+      keyPrefix: '',
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+    });
+    subscriber = sub;
+    let lastError = '';
+    sub.on('error', (err: Error) => {
+      if (err.message !== lastError) logger.warn({ err: err.message }, 'session channel error');
+      lastError = err.message;
+    });
+    sub.on('message', (_channel: string, message: string) => {
+      try {
+        forget(JSON.parse(message) as Notice);
+      } catch {
+        forgetAll();
+      }
+    });
+    sub.on('close', () => {
+      listening = false;
+      forgetAll();
+    });
+    sub.on('ready', () => {
+      lastError = '';
+      sub.subscribe(channel).then(
+        () => {
+          if (closed) return;
+          forgetAll();
+          listening = true;
+        },
+        () => {},
+      );
+    });
+    sub.connect().catch(() => {
+      // Keeps retrying in the background; until then every lookup goes to PostgreSQL.
+    });
+  };
+
+  return {
+    get listening() {
+      return listening;
+    },
+
+    holds(sessionId) {
+      return entries.has(sessionId);
+    },
+
+    async check(sessionId, userId, load) {
+      listen();
+      const now = Date.now();
+      const entry = entries.get(sessionId);
+      if (listening && entry && entry.userId === userId && entry.until > now) {
+        metrics.sessionCache.inc({ outcome: 'hit' });
+        return true;
+      }
+      if (entry) entries.delete(sessionId);
+      metrics.sessionCache.inc({ outcome: listening ? 'miss' : 'bypass' });
+      const seen = generation;
+      const expiresAt = await load();
+      if (!expiresAt) return false;
+      if (listening && seen === generation && ttlMs > 0) {
+        entries.set(sessionId, { userId, until: Math.min(now + ttlMs, expiresAt.getTime()) });
+        if (entries.size > MAX_ENTRIES) entries.delete(entries.keys().next().value!);
+      }
+      return true;
+    },
+
+    async revoked(target) {
+      const notice: Notice = 'userId' in target ? { u: target.userId } : { s: target.sessionIds };
+      forget(notice);
+      try {
+        await redis.publish(channel, JSON.stringify(notice));
+      } catch (err) {
+        // Committed all the same; other nodes forget it when their entry expires, or
+        // at once if they lost the channel too (they stop using their memory then).
+        logger.warn({ err: (err as Error).message }, 'could not announce a session revocation');
+      }
+    },
+
+    async close() {
+      closed = true;
+      listening = false;
+      forgetAll();
+      const sub = subscriber;
+      subscriber = undefined;
+      if (sub && sub.status !== 'end') await sub.quit().catch(() => sub.disconnect());
+    },
+  };
+}

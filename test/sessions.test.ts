@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { httpApi } from './helpers/http.ts';
+import { nodeUrl, useCluster } from './helpers/realtime.ts';
+
+// Each node remembers the sessions it has checked (core/session-cache.ts); a revocation
+// on one node must stop every node from accepting the session, not just the one it hit.
+const cluster = useCluster();
+
+const sessionOf = (token: string) =>
+  JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
+
+async function twoServers() {
+  if (cluster.nodes.length === 0) {
+    await cluster.start('server');
+    await cluster.start('server');
+  }
+  const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
+  return { a, b, onA: httpApi(nodeUrl(a)), onB: httpApi(nodeUrl(b)) };
+}
+
+describe('the session cache', () => {
+  it('remembers a live session, and forgets it on every node when it is logged out', async () => {
+    const { a, b, onA, onB } = await twoServers();
+    const me = await onA.signup();
+    const sid = sessionOf(me.accessToken);
+    expect((await onB.call('GET', '/me', me.accessToken)).status).toBe(200);
+    expect((await onA.call('GET', '/me', me.accessToken)).status).toBe(200);
+    await expect.poll(() => b.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
+    // Checked again once listening: now held in memory on both nodes.
+    await onB.call('GET', '/me', me.accessToken);
+    await onA.call('GET', '/me', me.accessToken);
+    expect(b.deps.sessions.holds(sid)).toBe(true);
+    expect(a.deps.sessions.holds(sid)).toBe(true);
+
+    expect(
+      (await onA.call('POST', '/auth/logout', undefined, { refreshToken: me.refreshToken })).status,
+    ).toBe(204);
+    // The node that revoked it refuses at once; the other as soon as the notice arrives.
+    expect((await onA.call('GET', '/me', me.accessToken)).status).toBe(401);
+    await expect
+      .poll(async () => (await onB.call('GET', '/me', me.accessToken)).status, {
+        timeout: 5_000,
+      })
+      .toBe(401);
+    expect(b.deps.sessions.holds(sid)).toBe(false);
+  });
+
+  it('forgets every session of a deleted account, and of a session whose spent refresh token came back', async () => {
+    const { b, onA, onB } = await twoServers();
+    const victim = await onA.signup();
+    const second = (
+      await onA.call('POST', '/auth/login', undefined, {
+        email: victim.input.email,
+        password: victim.input.password,
+      })
+    ).body as { accessToken: string };
+    const thief = await onA.signup();
+    await expect.poll(() => b.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
+    for (const token of [victim.accessToken, second.accessToken, thief.accessToken]) {
+      expect((await onB.call('GET', '/me', token)).status).toBe(200);
+      expect(b.deps.sessions.holds(sessionOf(token))).toBe(true);
+    }
+
+    expect(
+      (await onA.call('DELETE', '/me', victim.accessToken, { password: victim.input.password }))
+        .status,
+    ).toBe(202);
+    await expect
+      .poll(
+        async () =>
+          Promise.all(
+            [victim.accessToken, second.accessToken].map(
+              async (t) => (await onB.call('GET', '/me', t)).status,
+            ),
+          ),
+        { timeout: 5_000 },
+      )
+      .toEqual([401, 401]);
+
+    // Refresh once, then present the spent token again: the session is revoked everywhere.
+    const rotated = await onA.call('POST', '/auth/refresh', undefined, {
+      refreshToken: thief.refreshToken,
+    });
+    expect(rotated.status).toBe(200);
+    const replay = await onA.call('POST', '/auth/refresh', undefined, {
+      refreshToken: thief.refreshToken,
+    });
+    expect(replay.status).toBe(401);
+    await expect
+      .poll(async () => (await onB.call('GET', '/me', rotated.body.accessToken)).status, {
+        timeout: 5_000,
+      })
+      .toBe(401);
+    expect(b.deps.sessions.holds(sessionOf(thief.accessToken))).toBe(false);
+  });
+
+  it('does not store a lookup that was in flight when a revocation arrived', async () => {
+    const { a } = await twoServers();
+    await expect.poll(() => a.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
+    const userId = '00000000-0000-7000-8000-000000000001';
+    const later = new Date(Date.now() + 3_600_000);
+    const lookup = (sid: string) => {
+      let answer!: (d: Date) => void;
+      const loaded = new Promise<Date>((resolve) => {
+        answer = resolve;
+      });
+      return { checking: a.deps.sessions.check(sid, userId, () => loaded), answer };
+    };
+
+    // Undisturbed, the answer is remembered.
+    const plain = lookup('00000000-0000-7000-8000-00000000000a');
+    plain.answer(later);
+    expect(await plain.checking).toBe(true);
+    expect(a.deps.sessions.holds('00000000-0000-7000-8000-00000000000a')).toBe(true);
+
+    // Revoked while the database was being asked: answered, but not remembered.
+    const raced = lookup('00000000-0000-7000-8000-00000000000b');
+    await a.deps.sessions.revoked({ sessionIds: ['00000000-0000-7000-8000-00000000000b'] });
+    raced.answer(later);
+    expect(await raced.checking).toBe(true);
+    expect(a.deps.sessions.holds('00000000-0000-7000-8000-00000000000b')).toBe(false);
+  });
+});
