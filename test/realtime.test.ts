@@ -1,5 +1,6 @@
 import { io as connectRaw } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
+import type { Sql } from '../core/db.ts';
 import { signAccessToken } from '../server/features/auth/tokens.ts';
 import { type HttpUser, httpApi } from './helpers/http.ts';
 import { listen, nodeUrl, useCluster } from './helpers/realtime.ts';
@@ -15,6 +16,15 @@ async function twoNodes() {
   }
   const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
   return { a, b, api: httpApi(nodeUrl(a)) };
+}
+
+/** Waits until the map worker has written a post's aggregates (it pushes first). */
+async function untilMapped(sql: Sql, postId: string) {
+  await expect
+    .poll(async () => (await sql`select 1 from map_points where post_id = ${postId}`).length, {
+      timeout: 10_000,
+    })
+    .toBe(1);
 }
 
 /** Waits until the user's inbox holds `count` unread notifications (the workers write them). */
@@ -378,15 +388,7 @@ describe('live map', () => {
 
     // The aggregate counts it too, read at node A (the push goes out before the
     // aggregates are written, so it may take a moment).
-    await expect
-      .poll(
-        async () =>
-          (await a.deps.sql`select 1 from map_points where post_id = ${inside.id}`).length,
-        {
-          timeout: 10_000,
-        },
-      )
-      .toBe(1);
+    await untilMapped(a.deps.sql, inside.id);
     const cells = await api.call(
       'GET',
       '/map/cells?bbox=-9.20,38.69,-9.10,38.76&zoom=12',
@@ -409,15 +411,7 @@ describe('live map', () => {
 
     // Replacing the subscription moves it; unsubscribing stops it. (The Porto post's
     // aggregate is written after its push: wait for it, for the answer to hold it.)
-    await expect
-      .poll(
-        async () =>
-          (await a.deps.sql`select 1 from map_points where post_id = ${outside.id}`).length,
-        {
-          timeout: 10_000,
-        },
-      )
-      .toBe(1);
+    await untilMapped(a.deps.sql, outside.id);
     const porto = await socket
       .timeout(15_000)
       .emitWithAck('map:subscribe', { bbox: [-8.7, 41.1, -8.5, 41.2], zoom: 12 });

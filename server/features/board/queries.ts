@@ -174,6 +174,34 @@ export async function listNearby(
     limit ${input.limit + 1}`;
 }
 
+type NewPost = {
+  id: string;
+  createdAt: Date;
+  authorId: string;
+  input: CreatePostInput;
+  geo: StoredGeo;
+};
+
+/**
+ * The post's insert, doing nothing when the author already has a post with this
+ * clientId: two concurrent requests with one clientId meet at the unique index,
+ * and the second waits for the first to commit.
+ */
+function insertPostRow(sql: Sql | TxSql, post: NewPost): Fragment {
+  const { id, createdAt, authorId, input, geo } = post;
+  const observedAt = input.observedAt ? new Date(input.observedAt) : createdAt;
+  return sql`
+    insert into posts (
+      id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
+      pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at, client_id)
+    values (
+      ${id}, ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
+      ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
+      ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
+      ${observedAt}, ${createdAt}, ${createdAt}, ${input.clientId ?? null})
+    on conflict (author_id, client_id) where client_id is not null do nothing`;
+}
+
 /**
  * Inserts a post with the id and time chosen by the caller, so the statements
  * that depend on it (the author's count, the event, the photos, the read-back)
@@ -183,25 +211,10 @@ export async function listNearby(
  * Two concurrent requests with one clientId meet at the unique index: the
  * second waits for the first to commit, then finds its post.
  */
-export async function insertPost(
-  tx: TxSql,
-  post: { id: string; createdAt: Date; authorId: string; input: CreatePostInput; geo: StoredGeo },
-  event: DomainEvent,
-): Promise<boolean> {
-  const { id, createdAt, authorId, input, geo } = post;
-  const observedAt = input.observedAt ? new Date(input.observedAt) : createdAt;
+export async function insertPost(tx: TxSql, post: NewPost, event: DomainEvent): Promise<boolean> {
+  const { id, authorId } = post;
   const [inserted] = await Promise.all([
-    tx<{ id: string }[]>`
-      insert into posts (
-        id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
-        pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at, client_id)
-      values (
-        ${id}, ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
-        ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
-        ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
-        ${observedAt}, ${createdAt}, ${createdAt}, ${input.clientId ?? null})
-      on conflict (author_id, client_id) where client_id is not null do nothing
-      returning id`,
+    tx<{ id: string }[]>`${insertPostRow(tx, post)} returning id`,
     tx`update users set post_count = post_count + 1
        where id = ${authorId} and exists (select 1 from posts where id = ${id})`,
     recordEventIf(tx, event, tx`exists (select 1 from posts where id = ${id})`),
@@ -219,30 +232,19 @@ export async function insertPost(
  */
 export async function createPostAtOnce(
   sql: Sql,
-  post: { id: string; createdAt: Date; authorId: string; input: CreatePostInput; geo: StoredGeo },
+  post: NewPost,
   event: DomainEvent,
 ): Promise<PostRow | undefined> {
-  const { id, createdAt, authorId, input, geo } = post;
-  const observedAt = input.observedAt ? new Date(input.observedAt) : createdAt;
   const [row] = await sql<PostRow[]>`
     with p as (
-      insert into posts (
-        id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
-        pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at, client_id)
-      values (
-        ${id}, ${authorId}, ${input.kind}, ${input.species ?? null}, ${input.body}, ${input.geoprivacy},
-        ${geo.lat}, ${geo.lng}, ${geo.accuracyM}, ${geo.cell},
-        ${geo.pubLat}, ${geo.pubLng}, ${geo.pubCell}, ${geo.pubR6}, ${geo.pubR7}, ${geo.pubR9},
-        ${observedAt}, ${createdAt}, ${createdAt}, ${input.clientId ?? null})
-      on conflict (author_id, client_id) where client_id is not null do nothing
-      returning *
+      ${insertPostRow(sql, post)} returning *
     ), u as (
       update users set post_count = post_count + 1 from p where users.id = p.author_id
       returning users.*
     ), e as (
       ${recordEventIf(sql, event, sql`exists (select 1 from p)`)}
     )
-    select ${postColumns(sql, authorId)}
+    select ${postColumns(sql, post.authorId)}
     from p left join u on u.id = p.author_id and u.deleted_at is null`;
   return row;
 }
