@@ -168,6 +168,27 @@ describe('login', () => {
     expect(other.status).toBe(200);
   });
 
+  it('counts wrong passwords given to DELETE /me as failed logins of the account', async () => {
+    const a = await signup(ctx);
+    const remove = (password: string) =>
+      ctx.request('DELETE', '/api/v1/me', {
+        token: a.accessToken,
+        body: { password },
+        headers: from(),
+      });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await remove(`guess-${i}`)).status);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    // The account is locked for logins too, and even the right password waits.
+    const login = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: a.input.email, password: a.input.password },
+      headers: from(),
+    });
+    expect(login.status).toBe(429);
+    expect((await remove(a.input.password)).status).toBe(429);
+    expect((await ctx.request('GET', '/api/v1/me', { token: a.accessToken })).status).toBe(200);
+  });
+
   it('limits attempts per IP across accounts', async () => {
     const ip = freshIp();
     const statuses = [];

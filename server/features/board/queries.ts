@@ -319,6 +319,14 @@ export async function updatePost(
   return row!;
 }
 
+/** True when the post has neither a body nor a photo (which no post may be). */
+export async function isEmptyPost(tx: TxSql, id: string): Promise<boolean> {
+  const [row] = await tx<{ empty: boolean }[]>`
+    select p.body = '' and not exists (select 1 from photos ph where ph.post_id = p.id) as empty
+    from posts p where p.id = ${id}`;
+  return row?.empty ?? false;
+}
+
 export async function exactLocation(
   tx: TxSql,
   id: string,

@@ -18,6 +18,7 @@ import {
   findByClientId,
   findPost,
   insertPost,
+  isEmptyPost,
   listFeed,
   listNearby,
   listPostsByAuthor,
@@ -247,8 +248,18 @@ export function createPostRoutes(deps: Deps) {
         : undefined;
       const updated = await updatePost(tx, id, changes, geo);
       if (changes.photoIds) {
-        await replacePostPhotos(tx, id, changes.photoIds);
-        await attachOrFail(tx, id, me, changes.photoIds);
+        const photoIds = changes.photoIds.map((p) => p.toLowerCase());
+        rejectUnattached(photoIds.filter((p) => !isId(p)));
+        await replacePostPhotos(tx, id, photoIds);
+        await attachOrFail(tx, id, me, photoIds);
+        if (await isEmptyPost(tx, id)) {
+          throw new AppError('validation_failed', 'a post needs a body or at least one photo', {
+            details: {
+              in: 'json',
+              fields: [{ field: 'photoIds', message: 'a post needs a body or at least one photo' }],
+            },
+          });
+        }
       }
       await recordEvent(tx, {
         type: 'post.updated',

@@ -349,6 +349,33 @@ describe('photos on posts', () => {
     ).toBe(404);
   });
 
+  it('never leaves a post with neither text nor photo, and refuses malformed photo ids on edit', async () => {
+    const user = await signup(ctx);
+    const photo = await uploaded(user);
+    const post = await createPost(ctx, user, { body: '', photoIds: [photo.id] });
+    const edit = (body: unknown) =>
+      ctx.request('PATCH', `/api/v1/posts/${post.id}`, { token: user.accessToken, body });
+    const emptied = await edit({ photoIds: [] });
+    expect(emptied.status).toBe(400);
+    expect(emptied.body.error.details.fields[0].field).toBe('photoIds');
+    const malformed = await edit({ photoIds: ['not-a-uuid'] });
+    expect(malformed.status).toBe(400);
+    expect(malformed.body.error.message).toContain('not-a-uuid');
+    const removed = await ctx.request('DELETE', `/api/v1/photos/${photo.id}`, {
+      token: user.accessToken,
+    });
+    expect(removed.status).toBe(409);
+    expect(removed.body.error.code).toBe('conflict');
+    // Nothing changed; with a body, the photo may go.
+    const read = await ctx.request('GET', `/api/v1/posts/${post.id}`, { token: user.accessToken });
+    expect(read.body.photos.map((p: { id: string }) => p.id)).toEqual([photo.id]);
+    expect((await edit({ body: 'A heron' })).status).toBe(200);
+    expect(
+      (await ctx.request('DELETE', `/api/v1/photos/${photo.id}`, { token: user.accessToken }))
+        .status,
+    ).toBe(204);
+  });
+
   it('lets only the owner delete a photo; it leaves the post it was on', async () => {
     const user = await signup(ctx);
     const other = await signup(ctx);

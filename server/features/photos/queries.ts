@@ -38,6 +38,23 @@ export async function findPhoto(
   return row;
 }
 
+/**
+ * Locks the post and tells whether this photo is all it has (its body is
+ * empty): deleting it would leave a post with neither text nor photo.
+ */
+export async function lastPhotoOfTextlessPost(
+  tx: TxSql,
+  postId: string,
+  photoId: string,
+): Promise<boolean> {
+  const [row] = await tx<{ last: boolean }[]>`
+    select p.body = '' and not exists (
+      select 1 from photos ph where ph.post_id = p.id and ph.id <> ${photoId}
+    ) as last
+    from posts p where p.id = ${postId} for update of p`;
+  return row?.last ?? false;
+}
+
 export async function markReady(
   sql: Sql | TxSql,
   id: string,

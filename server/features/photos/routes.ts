@@ -11,6 +11,7 @@ import {
   enqueueObjectDeletion,
   findPhoto,
   insertPendingPhoto,
+  lastPhotoOfTextlessPost,
   markReady,
 } from './queries.ts';
 import { CreateUploadBody, PhotoSchema, toPhoto, UploadTicketSchema } from './schema.ts';
@@ -96,7 +97,7 @@ const routes = {
     summary: 'Delete a photo (its owner), also from the post it is on',
     security: bearerSecurity,
     request: { params: IdParam },
-    responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 503) },
+    responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 409, 503) },
   }),
 };
 
@@ -220,9 +221,18 @@ export function createPhotoRoutes(deps: Deps) {
   router.openapi(routes.remove, async (c) => {
     const id = requireId(c.req.valid('param').id, 'photo');
     await sql.begin(async (tx) => {
+      const seen = await findPhoto(tx, id);
+      if (!seen) throw notFound('photo');
+      if (seen.ownerId !== c.get('auth').userId) throw forbidden('not your photo');
+      // The post first, then the photo: the order in which an edit of the post locks them.
+      if (seen.postId && (await lastPhotoOfTextlessPost(tx, seen.postId, id))) {
+        throw conflict(
+          'this is the only photo of a post without text: delete the post, or give it a body first',
+        );
+      }
       const row = await findPhoto(tx, id, true);
       if (!row) throw notFound('photo');
-      if (row.ownerId !== c.get('auth').userId) throw forbidden('not your photo');
+      if (row.postId !== seen.postId) throw conflict('the photo was just attached; try again');
       await deletePhotos(tx, [id]);
     });
     return c.body(null, 204);

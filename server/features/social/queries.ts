@@ -57,8 +57,8 @@ async function adjustCounts(tx: TxSql, followerId: string, followeeId: string, d
     where id in (${followerId}, ${followeeId})`;
 }
 
-/** `edgeKey` is the edge's creation time as text: full microsecond precision for the cursor. */
-export type EdgeRow = UserRow & { edgeKey: string };
+/** `edgeKey` is the edge's creation time in microseconds since the epoch: exact, for the cursor. */
+export type EdgeRow = UserRow & { edgeKey: number };
 
 /** Followers of a user (direction 'followers') or the users they follow ('following'), newest edge first. */
 export async function listEdges(
@@ -66,15 +66,15 @@ export async function listEdges(
   userId: string,
   direction: 'followers' | 'following',
   limit: number,
-  after?: { at: string; id: string },
+  after?: { us: number; id: string },
 ): Promise<EdgeRow[]> {
   const [mine, theirs] =
     direction === 'followers' ? ['followee_id', 'follower_id'] : ['follower_id', 'followee_id'];
   return sql<EdgeRow[]>`
-    select ${sql.unsafe(userColumns('u'))}, f.created_at::text as "edgeKey"
+    select ${sql.unsafe(userColumns('u'))}, (extract(epoch from f.created_at) * 1000000)::bigint as "edgeKey"
     from follows f join users u on u.id = f.${sql.unsafe(theirs)}
     where f.${sql.unsafe(mine)} = ${userId} and u.deleted_at is null
-      ${after ? sql`and (f.created_at, f.${sql.unsafe(theirs)}) < (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+      ${after ? sql`and (f.created_at, f.${sql.unsafe(theirs)}) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)` : sql``}
     order by f.created_at desc, f.${sql.unsafe(theirs)} desc
     limit ${limit + 1}`;
 }

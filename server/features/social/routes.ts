@@ -12,8 +12,8 @@ import { follow, listEdges, unfollow } from './queries.ts';
 
 const UserList = listOf(UserSchema, 'UserList');
 const EdgeCursor = z.object({
-  // PostgreSQL's text form of a timestamptz, microseconds included
-  at: z.string().regex(/^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d{1,6})?[+-]\d\d(:\d\d)?$/),
+  // The edge's creation time in microseconds since the epoch: exact, unlike a JS Date.
+  us: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
   id: z.uuid(),
 });
 
@@ -110,7 +110,7 @@ export function createSocialRoutes(deps: Deps) {
       if (!(await findActiveUser(sql, userId))) throw notFound('user');
       const rows = await listEdges(sql, userId, direction, limit, after);
       return c.json(
-        page(rows, limit, toUser, (r) => ({ at: r.edgeKey, id: r.id })),
+        page(rows, limit, toUser, (r) => ({ us: r.edgeKey, id: r.id })),
         200,
       );
     });

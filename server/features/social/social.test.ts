@@ -172,6 +172,35 @@ describe('follows', () => {
     });
   });
 
+  it('pages exactly through edges made within one millisecond', async () => {
+    const target = await signup(ctx);
+    const fans = [];
+    for (let i = 0; i < 4; i++) {
+      const f = await signup(ctx);
+      await ctx.request('PUT', `/api/v1/users/${target.id}/follow`, { token: f.accessToken });
+      fans.push(f);
+    }
+    // Microseconds apart, in one millisecond: a cursor rounded to milliseconds would skip.
+    for (const [i, f] of fans.entries()) {
+      await ctx.deps.sql`
+        update follows set created_at = timestamptz '2026-01-02 03:04:05.123000+00' + ${i} * interval '1 microsecond'
+        where follower_id = ${f.id} and followee_id = ${target.id}`;
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const res = await followersOf(
+        target.id,
+        target.accessToken,
+        `?limit=1${cursor ? `&cursor=${cursor}` : ''}`,
+      );
+      expect(res.status).toBe(200);
+      seen.push(...res.body.items.map((u: { id: string }) => u.id));
+      cursor = res.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual(fans.map((f) => f.id).reverse());
+  });
+
   it('handles list edges: empty, exact page size, bad cursors and limits', async () => {
     const lonely = await signup(ctx);
     expect((await followersOf(lonely.id, lonely.accessToken)).body).toEqual({
@@ -187,6 +216,9 @@ describe('follows', () => {
     for (const query of [
       '?cursor=garbage',
       '?cursor=eyJhdCI6IngiLCJpZCI6InkifQ',
+      `?cursor=${Buffer.from(JSON.stringify({ us: -1, id: UNKNOWN })).toString('base64url')}`,
+      `?cursor=${Buffer.from(JSON.stringify({ us: 1e300, id: UNKNOWN })).toString('base64url')}`,
+      `?cursor=${Buffer.from(JSON.stringify({ at: '2024-99-99 99:99:99+00', id: UNKNOWN })).toString('base64url')}`,
       '?limit=0',
       '?limit=101',
       '?limit=abc',

@@ -2,10 +2,12 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { userRoom } from '../../../core/contract.ts';
 import type { Deps } from '../../../core/deps.ts';
 import { unauthorized } from '../../../core/errors.ts';
+import { clientIp } from '../../../core/http/client-ip.ts';
 import { bearerSecurity, createRouter, errorResponses } from '../../../core/http/openapi.ts';
 import { recordEvent } from '../../../core/outbox.ts';
 import { requireAuth } from '../auth/authenticate.ts';
 import { verifyPassword } from '../auth/passwords.ts';
+import { createAuthLimiters } from '../auth/rate-limit.ts';
 import { findActiveUser, toMe, updateProfile } from './queries.ts';
 import { MeSchema, UpdateMeBody } from './schema.ts';
 
@@ -42,7 +44,8 @@ const deleteMeRoute = createRoute({
   description:
     'Needs the password again, so a stolen access token alone cannot delete an account. The ' +
     'account stops working at once (every session ends, live sockets close); each domain then ' +
-    'removes or anonymises its part through the user.deleted event (see the README).',
+    'removes or anonymises its part through the user.deleted event (see the README). Wrong ' +
+    'passwords count against the same limits as failed logins of the account (429).',
   security: bearerSecurity,
   request: {
     body: {
@@ -54,11 +57,12 @@ const deleteMeRoute = createRoute({
   },
   responses: {
     202: { description: 'deletion under way' },
-    ...errorResponses(400, 401, 413, 415, 503),
+    ...errorResponses(400, 401, 413, 415, 429, 503),
   },
 });
 
 export function createUserRoutes(deps: Deps) {
+  const limiters = createAuthLimiters(deps.redis, deps.config);
   const router = createRouter();
   const auth = requireAuth(deps);
   router.use('/me', auth);
@@ -80,10 +84,17 @@ export function createUserRoutes(deps: Deps) {
   router.openapi(deleteMeRoute, async (c) => {
     const { userId } = c.get('auth');
     const { password } = c.req.valid('json');
-    const [row] = await deps.sql<{ handle: string; passwordHash: string }[]>`
-      select handle, password_hash as "passwordHash" from users where id = ${userId} and deleted_at is null`;
-    if (!row || !(await verifyPassword(password, row.passwordHash)))
+    const [row] = await deps.sql<{ email: string; handle: string; passwordHash: string }[]>`
+      select email, handle, password_hash as "passwordHash"
+      from users where id = ${userId} and deleted_at is null`;
+    if (!row) throw unauthorized('account no longer exists');
+    // A password check like a login's, counted against the same limits: a stolen access
+    // token must not become a way around them to guess the password.
+    await limiters.beforeLogin(clientIp(c, deps.config.trustProxy), row.email);
+    if (!(await verifyPassword(password, row.passwordHash))) {
+      await limiters.loginFailed(row.email);
       throw unauthorized('wrong password');
+    }
     await deps.sql.begin(async (tx) => {
       const [marked] = await tx`
         update users set deleted_at = now() where id = ${userId} and deleted_at is null returning 1`;
