@@ -222,5 +222,8 @@ describe('OpenAPI', () => {
     expect(js.status).toBe(200);
     expect(js.text.length).toBeGreaterThan(100_000);
     expect((await ctx.request('GET', '/api/v1/docs/assets/..%2Fpackage.json')).status).toBe(404);
+    for (const name of ['constructor', 'toString', '__proto__', 'valueOf']) {
+      expect((await ctx.request('GET', `/api/v1/docs/assets/${name}`)).status, name).toBe(404);
+    }
   });
 });

@@ -111,6 +111,9 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
     const log = c.get('log') ?? logger;
     if (err.report) log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
     if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
+    // The rest of an oversized body is never read: say the connection ends here, so a
+    // client's pool opens a new one instead of reusing a socket about to be dropped.
+    if (err.status === 413) c.header('Connection', 'close');
     return c.json(err.toJSON(), err.status as 400);
   });
 

@@ -51,7 +51,7 @@ export function createDocsRoutes() {
   );
   docs.get('/docs/assets/:name', async (c) => {
     const name = c.req.param('name');
-    const type = ASSETS[name];
+    const type = Object.hasOwn(ASSETS, name) ? ASSETS[name] : undefined;
     if (!type) return c.notFound();
     let file = cache.get(name);
     if (!file) {

@@ -210,6 +210,12 @@ describe('login', () => {
     });
     expect(res.status).toBe(400);
     expect(res.body.error.details.fields[0].field).toBe('password');
+    const nul = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: '\u0000', password: 'whatever-1' },
+      headers: from(),
+    });
+    expect(nul.status).toBe(400);
+    expect(nul.body.error.details.fields[0].field).toBe('email');
   });
 });
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PLAIN_TEXT_MESSAGE, plainText } from '../../../core/text.ts';
 import { displayNameSchema, handleSchema, MeSchema } from '../users/schema.ts';
 
 export const emailSchema = z
@@ -30,6 +31,7 @@ export const LoginBody = z
       .string()
       .trim()
       .max(254)
+      .regex(plainText(), PLAIN_TEXT_MESSAGE)
       .transform((e) => e.toLowerCase()),
     password: z.string().min(1).max(256),
   })

@@ -114,6 +114,9 @@ describe('creating posts', () => {
     ['too many photos', { photoIds: Array.from({ length: 11 }, (_, i) => `p${i}`) }, 'photoIds'],
     ['a photo that does not exist', { photoIds: [UNKNOWN] }, 'photoIds'],
     ['an over-long species', { species: 's'.repeat(101) }, 'species'],
+    ['a NUL in the body', { body: 'a\u0000b' }, 'body'],
+    ['a bidirectional override in the body', { body: 'cat \u202Egnp.exe' }, 'body'],
+    ['a NUL in the clientId', { clientId: '\u0000' }, 'clientId'],
   ])('rejects %s with 400', async (_name, patch, field) => {
     const a = await signup(ctx);
     const res = await ctx.request('POST', '/api/v1/posts', {
@@ -126,6 +129,33 @@ describe('creating posts', () => {
     const [row] = await ctx.deps
       .sql`select count(*)::int as n from posts where author_id = ${a.id}`;
     expect(row!.n).toBe(0);
+  });
+});
+
+describe('text', () => {
+  it('keeps emoji sequences, right-to-left and Persian text as written', async () => {
+    const a = await signup(ctx);
+    const body = 'Black cat 🐈\u200D⬛ again 🏳️\u200D🌈 — گربه\u200Cی سیاه — \u200Fقطة';
+    const res = await ctx.request('POST', '/api/v1/posts', {
+      token: a.accessToken,
+      body: { ...buildPost(), body },
+    });
+    expect(res.status).toBe(201);
+    expect(res.body.body).toBe(body);
+    const comment = await ctx.request('POST', `/api/v1/posts/${res.body.id}/comments`, {
+      token: a.accessToken,
+      body: { body: '👨\u200D👩\u200D👧' },
+    });
+    expect(comment.status).toBe(201);
+    const me = await ctx.request('PATCH', '/api/v1/me', {
+      token: a.accessToken,
+      body: {
+        displayName: 'گربه\u200Cها 🐈\u200D⬛',
+        bio: 'line one\nline two 🏴\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}',
+      },
+    });
+    expect(me.status).toBe(200);
+    expect(me.body.displayName).toBe('گربه\u200Cها 🐈\u200D⬛');
   });
 });
 

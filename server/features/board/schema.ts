@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PLAIN_TEXT_MESSAGE, plainText } from '../../../core/text.ts';
 import { PhotoSchema } from '../photos/schema.ts';
 import { UserSchema } from '../users/schema.ts';
 import { MAX_NEARBY_RADIUS_KM } from './geo.ts';
@@ -10,11 +11,7 @@ export const MAX_PHOTOS = 10;
 const CLOCK_SKEW_MS = 5 * 60_000;
 
 const text = (max: number) =>
-  z
-    .string()
-    .trim()
-    .max(max)
-    .regex(/^(?:[^\p{Cc}\p{Cf}]|[\n\t])*$/u, 'must not contain control characters');
+  z.string().trim().max(max).regex(plainText('\n\t'), PLAIN_TEXT_MESSAGE);
 
 export const LocationSchema = z
   .object({
@@ -51,7 +48,7 @@ export const CreatePostBody = z
     geoprivacy: z.enum(GEOPRIVACY).default('open'),
     observedAt: observedAt.optional(),
     photoIds: photoIds.default([]),
-    clientId: z.string().min(1).max(100).optional().openapi({
+    clientId: z.string().min(1).max(100).regex(plainText(), PLAIN_TEXT_MESSAGE).optional().openapi({
       description:
         'idempotency key: a retried create with the same clientId returns the first post',
     }),

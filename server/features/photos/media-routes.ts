@@ -16,7 +16,7 @@ export function createMediaRoutes(deps: Deps) {
   media.get('/photos/:id/:file', async (c) => {
     const id = c.req.param('id');
     const name = /^(\w+)\.webp$/.exec(c.req.param('file'))?.[1];
-    if (!isId(id) || !name || !(name in VARIANTS)) throw notFound('media');
+    if (!isId(id) || !name || !Object.hasOwn(VARIANTS, name)) throw notFound('media');
     const object = await deps.storage.get(variantKey(id.toLowerCase(), name as VariantName));
     if (!object) throw notFound('media');
     return new Response(Readable.toWeb(object.body) as ReadableStream, {

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { PLAIN_TEXT_MESSAGE, plainText } from '../../../core/text.ts';
 
 /** Handle rules: 3–30 characters, a letter first, then letters, digits or `_`; case-insensitive. */
 export const HANDLE_PATTERN = /^[a-z][a-z0-9_]{2,29}$/;
@@ -21,8 +22,6 @@ export const RESERVED_HANDLES = new Set([
   'undefined',
 ]);
 
-const NO_CONTROL_CHARS = /^[^\p{Cc}\p{Cf}]*$/u;
-
 export const handleSchema = z
   .string()
   .trim()
@@ -36,7 +35,7 @@ export const displayNameSchema = z
   .trim()
   .min(1)
   .max(50)
-  .regex(NO_CONTROL_CHARS, 'must not contain control characters')
+  .regex(plainText(), PLAIN_TEXT_MESSAGE)
   .openapi({ example: 'Cat Spotter' });
 
 export const bioSchema = z
@@ -44,7 +43,7 @@ export const bioSchema = z
   .trim()
   .max(300)
   // newlines are fine in a bio; other control characters are not
-  .regex(/^(?:[^\p{Cc}\p{Cf}]|\n)*$/u, 'must not contain control characters other than newlines')
+  .regex(plainText('\n'), PLAIN_TEXT_MESSAGE)
   .openapi({ example: 'I photograph the strays of my street.' });
 
 export const UserSchema = z
