@@ -235,6 +235,63 @@ describe('presigned upload', () => {
     expect(await exists(variantKey(done.body.id, 'large'))).toBe(true);
   });
 
+  it('holds no database transaction while the original downloads and decodes', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const storage = ctx.deps.storage;
+    const get = storage.get;
+    const openTransactions: number[] = [];
+    // Looks at the database at the moment the original is fetched (from the real store).
+    storage.get = async (key) => {
+      const [row] = await ctx.deps.sql`
+        select count(*)::int as n from pg_stat_activity
+        where datname = current_database() and state like 'idle in transaction%'`;
+      openTransactions.push(row!.n);
+      return get.call(storage, key);
+    };
+    try {
+      const res = await presignedUpload(user, bytes, 'image/jpeg', bytes.length);
+      expect(res.status).toBe(200);
+    } finally {
+      storage.get = get;
+    }
+    expect(openTransactions).toEqual([0]);
+  });
+
+  it('a photo deleted while it completes leaves no object behind', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const ticket = await ctx.request('POST', '/api/v1/photos/uploads', {
+      token: user.accessToken,
+      body: { contentType: 'image/jpeg', size: bytes.length },
+    });
+    const id = ticket.body.photoId as string;
+    await fetch(ticket.body.uploadUrl, {
+      method: 'PUT',
+      body: new Uint8Array(bytes),
+      headers: ticket.body.headers,
+    });
+    const storage = ctx.deps.storage;
+    const get = storage.get;
+    // The owner deletes it just as the original is being fetched.
+    storage.get = async (key) => {
+      const gone = await ctx.request('DELETE', `/api/v1/photos/${id}`, { token: user.accessToken });
+      expect(gone.status).toBe(204);
+      return get.call(storage, key);
+    };
+    try {
+      const res = await ctx.request('POST', `/api/v1/photos/${id}/complete`, {
+        token: user.accessToken,
+      });
+      expect(res.status).toBe(404);
+    } finally {
+      storage.get = get;
+    }
+    expect(await exists(variantKey(id, 'large'))).toBe(true); // written, then queued
+    await sweepStorageDeletions(ctx.deps);
+    for (const key of allKeys(id)) expect(await exists(key), key).toBe(false);
+  });
+
   it('refuses a declared size over the limit, a bad type, and an upload of another size', async () => {
     const user = await signup(ctx);
     const tooBig = await ctx.request('POST', '/api/v1/photos/uploads', {

@@ -55,16 +55,35 @@ export async function lastPhotoOfTextlessPost(
   return row?.last ?? false;
 }
 
+/**
+ * Marks a photo ready with its size. With `ifPending`, only a photo still
+ * pending (and still there): undefined otherwise.
+ */
 export async function markReady(
   sql: Sql | TxSql,
   id: string,
   width: number,
   height: number,
-): Promise<PhotoRow> {
+  options: { ifPending: true },
+): Promise<PhotoRow | undefined>;
+export async function markReady(
+  sql: Sql | TxSql,
+  id: string,
+  width: number,
+  height: number,
+): Promise<PhotoRow>;
+export async function markReady(
+  sql: Sql | TxSql,
+  id: string,
+  width: number,
+  height: number,
+  options: { ifPending?: boolean } = {},
+): Promise<PhotoRow | undefined> {
   const [row] = await sql<PhotoRow[]>`
     update photos set status = 'ready', width = ${width}, height = ${height}, ready_at = now()
-    where id = ${id} returning ${sql.unsafe(COLUMNS)}`;
-  return row!;
+    where id = ${id} ${options.ifPending ? sql`and status = 'pending'` : sql``}
+    returning ${sql.unsafe(COLUMNS)}`;
+  return row;
 }
 
 /** Queues every object of these photos for removal from storage (same transaction as the rows' removal). */

@@ -5,7 +5,14 @@ import { AppError, conflict, forbidden, notFound } from '../../../core/errors.ts
 import { bearerSecurity, createRouter, errorResponses } from '../../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../../core/http/params.ts';
 import { requireAuth } from '../auth/authenticate.ts';
-import { originalKey, processImage, VARIANTS, type VariantName, variantKey } from './processing.ts';
+import {
+  allKeys,
+  originalKey,
+  processImage,
+  VARIANTS,
+  type VariantName,
+  variantKey,
+} from './processing.ts';
 import {
   deletePhotos,
   enqueueObjectDeletion,
@@ -176,40 +183,50 @@ export function createPhotoRoutes(deps: Deps) {
   router.openapi(routes.complete, async (c) => {
     const id = requireId(c.req.valid('param').id, 'photo');
     const me = c.get('auth').userId;
-    // The row lock makes concurrent completes of one photo wait for the first.
-    const photo = await sql.begin(async (tx) => {
-      const row = await findPhoto(tx, id, true);
-      if (!row) throw notFound('photo');
-      if (row.ownerId !== me) throw forbidden('not your photo');
-      if (row.status === 'ready') return row;
-      const head = await storage.head(originalKey(id));
-      if (!head) throw conflict('nothing was uploaded for this photo yet');
-      if (head.length > photos.maxBytes) {
-        await storage.remove([originalKey(id)]);
-        throw new AppError('payload_too_large', `the upload exceeds ${photos.maxBytes} bytes`);
-      }
-      if (row.declaredSize !== null && head.length !== row.declaredSize) {
-        await storage.remove([originalKey(id)]);
-        throw new AppError(
-          'validation_failed',
-          `the upload has ${head.length} bytes, ${row.declaredSize} were declared; upload it again`,
-        );
-      }
+    // No transaction is held while the original downloads and decodes (that would tie up
+    // a database connection for seconds). Completing is idempotent instead: concurrent
+    // completes of one photo may both process it, and whichever marks it ready first wins.
+    const row = await findPhoto(sql, id);
+    if (!row) throw notFound('photo');
+    if (row.ownerId !== me) throw forbidden('not your photo');
+    if (row.status === 'ready') return c.json(toPhoto(row, config.mediaPublicUrl), 200);
+    const head = await storage.head(originalKey(id));
+    if (!head) throw conflict('nothing was uploaded for this photo yet');
+    if (head.length > photos.maxBytes) {
+      await storage.remove([originalKey(id)]);
+      throw new AppError('payload_too_large', `the upload exceeds ${photos.maxBytes} bytes`);
+    }
+    if (row.declaredSize !== null && head.length !== row.declaredSize) {
+      await storage.remove([originalKey(id)]);
+      throw new AppError(
+        'validation_failed',
+        `the upload has ${head.length} bytes, ${row.declaredSize} were declared; upload it again`,
+      );
+    }
+    const image = await bounded(async () => {
       const original = await storage.get(originalKey(id));
       if (!original) throw conflict('nothing was uploaded for this photo yet');
       const file = await spoolStream(original.body, photos.maxBytes);
       try {
-        const image = await bounded(() => processImage(file.path, photos.maxPixels));
-        await storeVariants(id, image.variants);
-        const ready = await markReady(tx, id, image.width, image.height);
-        // The original may carry GPS: it goes as soon as the variants exist.
-        await enqueueObjectDeletion(tx, [originalKey(id)]);
-        return ready;
+        return await processImage(file.path, photos.maxPixels);
       } finally {
         await file.cleanup();
       }
     });
-    return c.json(toPhoto(photo, config.mediaPublicUrl), 200);
+    await storeVariants(id, image.variants);
+    const ready = await sql.begin(async (tx) => {
+      const marked = await markReady(tx, id, image.width, image.height, { ifPending: true });
+      // The original may carry GPS: it goes as soon as the variants exist.
+      if (marked) await enqueueObjectDeletion(tx, [originalKey(id)]);
+      return marked;
+    });
+    if (ready) return c.json(toPhoto(ready, config.mediaPublicUrl), 200);
+    // Another complete got there first, or the photo was deleted meanwhile (then the
+    // variants just written go the way of its other objects).
+    const now = await findPhoto(sql, id);
+    if (now?.status === 'ready') return c.json(toPhoto(now, config.mediaPublicUrl), 200);
+    await enqueueObjectDeletion(sql, allKeys(id));
+    throw notFound('photo');
   });
 
   router.openapi(routes.get, async (c) => {
