@@ -138,7 +138,7 @@ export interface AckError {
 export type Ack<T> = { data: T } | { error: AckError };
 
 export const NotificationsSyncPayload = z
-  .object({ after: z.string().max(64).optional() })
+  .object({ after: z.uuid().optional() })
   .strict()
   .optional()
   .default({});

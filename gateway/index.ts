@@ -126,20 +126,26 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
         const claims = await authenticate(deps, token, { fresh: true });
         if (claims.userId !== userId)
           throw new AppError('forbidden', 'the token belongs to another user');
-        if (claims.sessionId !== sessionId) {
-          void socket.leave(sessionRoom(sessionId));
+        // The session the socket follows now (it may have moved before): leave its room
+        // for the new one's, so a logout of the new session reaches this socket.
+        const current = socket.data.sessionId;
+        if (claims.sessionId !== current) {
+          void socket.leave(sessionRoom(current));
           void socket.join(sessionRoom(claims.sessionId));
         }
-        socket.data = { userId, sessionId: claims.sessionId, exp: claims.exp };
+        socket.data.sessionId = claims.sessionId;
+        socket.data.exp = claims.exp;
         armExpiry();
         return { expiresAt: new Date(claims.exp * 1000).toISOString() };
       },
     );
 
     // The live map: rooms of the cells covering the view, replaced on every subscribe.
+    // Subscriptions are numbered: one answered after a later subscribe or unsubscribe was
+    // received joins nothing, so overlapping requests can never leave rooms behind.
+    let mapSubscription = 0;
     const leaveMap = () => {
-      for (const room of socket.data.mapRooms ?? []) void socket.leave(room);
-      socket.data.mapRooms = [];
+      for (const room of socket.rooms) if (room.startsWith('map:')) void socket.leave(room);
     };
     onEvent(
       socket,
@@ -148,6 +154,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
       'map:subscribe',
       MapSubscribePayload,
       async ({ bbox, zoom, kind }) => {
+        const number = ++mapSubscription;
         const subscription = subscriptionCells(bbox, zoom);
         const resolution = resolutionForZoom(zoom);
         const cells = subscription ? await cellCounts(deps.sql, { bbox, resolution, kind }) : null;
@@ -157,14 +164,16 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
             'bbox: too large an area for this zoom; zoom out or shrink it',
           );
         }
+        if (number !== mapSubscription) {
+          throw new AppError('conflict', 'superseded by a later map:subscribe or map:unsubscribe');
+        }
         leaveMap();
-        const rooms = subscription.cells.map((cell) => mapRoom(subscription.resolution, cell));
-        await socket.join(rooms);
-        socket.data.mapRooms = rooms;
+        await socket.join(subscription.cells.map((cell) => mapRoom(subscription.resolution, cell)));
         return { resolution, cells };
       },
     );
     onEvent(socket, guard, log, 'map:unsubscribe', z.unknown(), async () => {
+      mapSubscription++;
       leaveMap();
       return {};
     });
@@ -173,11 +182,17 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     socket.onAny((event: string, ...args: unknown[]) => {
       if (KNOWN_EVENTS.has(event)) return;
       const ack = args.at(-1);
-      if (typeof ack === 'function') {
-        ack({
-          error: { code: 'not_found', message: `unknown event ${String(event).slice(0, 64)}` },
-        });
+      const reply = (error: { code: string; message: string }) => {
+        if (typeof ack === 'function') ack({ error });
+      };
+      // Unknown events count against the same budget as known ones.
+      const verdict = guard.take();
+      if (verdict !== 'ok') {
+        reply({ code: 'rate_limited', message: 'too many events; slow down' });
+        if (verdict === 'disconnect') socket.disconnect(true);
+        return;
       }
+      reply({ code: 'not_found', message: `unknown event ${String(event).slice(0, 64)}` });
     });
   });
 

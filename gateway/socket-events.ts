@@ -9,8 +9,6 @@ export interface SocketData {
   sessionId: string;
   /** Access token expiry, seconds since the epoch. */
   exp: number;
-  /** The cell rooms of the socket's map subscription. */
-  mapRooms?: string[];
 }
 
 export type AppSocket = Socket<
@@ -76,7 +74,8 @@ export function onEvent<S extends z.ZodType, R>(
       if (verdict === 'disconnect') socket.disconnect(true);
       return;
     }
-    const parsed = schema.safeParse(args[0]);
+    // socket.io sends an undefined payload as null: the same thing to us.
+    const parsed = schema.safeParse(args[0] === null ? undefined : args[0]);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';

@@ -243,6 +243,13 @@ describe('socket robustness', () => {
     expect(await ack('notifications:sync', { after: 'x', extra: true })).toMatchObject({
       error: { code: 'validation_failed' },
     });
+    expect(await ack('notifications:sync', { after: 'not-a-uuid' })).toMatchObject({
+      error: { code: 'validation_failed' },
+    });
+    // An undefined payload travels as null: the same as none.
+    expect(await ack('notifications:sync', undefined)).toMatchObject({
+      data: { items: [], hasMore: false },
+    });
     expect(await ack('no:such:event', {})).toMatchObject({ error: { code: 'not_found' } });
     expect(await ack('auth:renew', { token: 'bad' })).toMatchObject({
       error: { code: 'unauthorized' },
@@ -253,6 +260,24 @@ describe('socket robustness', () => {
     expect(await ack('notifications:sync', {})).toMatchObject({
       data: { items: [], hasMore: false },
     });
+  });
+
+  it('counts unknown events against the same budget', async () => {
+    const { b, api } = await twoNodes();
+    const flooder = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: flooder.accessToken });
+    expect(await outcome).toBe('connected');
+    const gone = new Promise<string>((resolve) =>
+      socket.once('disconnect', (reason) => resolve(reason)),
+    );
+    const answers: Array<{ error?: { code: string } }> = [];
+    for (let i = 0; i < 200 && socket.connected; i++) {
+      socket.emit('no:such:event' as never, {}, (res: { error?: { code: string } }) =>
+        answers.push(res),
+      );
+    }
+    expect(await gone).toBe('io server disconnect');
+    expect(answers.some((a) => a.error?.code === 'rate_limited')).toBe(true);
   });
 
   it('rate-limits a flooding client, then disconnects it; the node keeps serving others', async () => {
@@ -342,6 +367,60 @@ describe('sessions end on every node', () => {
   });
 });
 
+describe('renewing a socket’s token', () => {
+  it('follows the session it moved to, there and back, and keeps its map subscription', async () => {
+    const { b, api } = await twoNodes();
+    const me = await api.signup();
+    const author = await api.signup();
+    const login = async () =>
+      (
+        await api.call('POST', '/auth/login', undefined, {
+          email: me.input.email,
+          password: me.input.password,
+        })
+      ).body as { accessToken: string; refreshToken: string };
+    const second = await login();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: me.accessToken });
+    expect(await outcome).toBe('connected');
+    const sightings: string[] = [];
+    socket.on('map:sighting', (s: { post: { id: string } }) => sightings.push(s.post.id));
+    const sub = await socket
+      .timeout(15_000)
+      .emitWithAck('map:subscribe', { bbox: '-9.20,38.69,-9.10,38.76', zoom: 12 });
+    expect(sub.data).toBeTruthy();
+    // First session → second → first again.
+    for (const token of [second.accessToken, me.accessToken]) {
+      const res = await socket.timeout(15_000).emitWithAck('auth:renew', { token });
+      expect(res.data.expiresAt).toBeTruthy();
+    }
+    // Still subscribed after renewing.
+    const post = await api.post(author, { location: { lat: 38.72, lng: -9.15 } });
+    await expect.poll(() => sightings, { timeout: 15_000 }).toContain(post.id);
+    // Logging out the second session, which the socket left, leaves it alone: a canary
+    // socket of that session is closed by the same message that would close this one,
+    // and this one still answers afterwards.
+    const canary = rawSocket(nodeUrl(b), { token: second.accessToken });
+    expect(await canary.outcome).toBe('connected');
+    const canaryClosed = new Promise<string>((resolve) =>
+      canary.socket.once('disconnect', resolve),
+    );
+    expect(
+      (await api.call('POST', '/auth/logout', undefined, { refreshToken: second.refreshToken }))
+        .status,
+    ).toBe(204);
+    expect(await canaryClosed).toBe('io server disconnect');
+    expect(await socket.timeout(15_000).emitWithAck('notifications:sync', {})).toMatchObject({
+      data: { hasMore: false },
+    });
+    const closed = new Promise<string>((resolve) => socket.once('disconnect', resolve));
+    // ...logging out the first, which it follows again, closes it.
+    expect(
+      (await api.call('POST', '/auth/logout', undefined, { refreshToken: me.refreshToken })).status,
+    ).toBe(204);
+    expect(await closed).toBe('io server disconnect');
+  });
+});
+
 describe('live map', () => {
   it('pushes sightings in a subscribed area across nodes, retracts them, and respects geoprivacy', async () => {
     const { a, b, api } = await twoNodes();
@@ -423,6 +502,81 @@ describe('live map', () => {
     socket.close();
   });
 
+  it('retracts every post deleted right after it was made, whatever order the events run in', async () => {
+    const { b, api } = await twoNodes();
+    const author = await api.signup();
+    const viewer = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: viewer.accessToken });
+    expect(await outcome).toBe('connected');
+    const sighted = new Set<string>();
+    const retracted = new Set<string>();
+    socket.on('map:sighting', (s: { post: { id: string } }) => sighted.add(s.post.id));
+    socket.on('map:retract', (r: { postId: string }) => retracted.add(r.postId));
+    await socket
+      .timeout(15_000)
+      .emitWithAck('map:subscribe', { bbox: '-9.20,38.69,-9.10,38.76', zoom: 12 });
+    const ids = await Promise.all(
+      Array.from({ length: 30 }, async (_, i) => {
+        const post = await api.post(author, { location: { lat: 38.7 + i * 0.001, lng: -9.15 } });
+        await api.call('DELETE', `/posts/${post.id}`, author.accessToken);
+        return post.id;
+      }),
+    );
+    // Nothing stays on the map: no point is left, and every sighting was taken back.
+    await expect
+      .poll(
+        async () =>
+          (
+            await cluster.nodes[0]!.deps
+              .sql`select count(*)::int as n from map_points where post_id = any(${ids}::uuid[])`
+          )[0]!.n,
+        { timeout: 15_000 },
+      )
+      .toBe(0);
+    await expect
+      .poll(() => [...sighted].filter((id) => !retracted.has(id)), { timeout: 15_000 })
+      .toEqual([]);
+    socket.close();
+  });
+
+  it('overlapping subscribes leave no room behind once unsubscribed', async () => {
+    const { b, api } = await twoNodes();
+    const author = await api.signup();
+    const viewer = await api.signup();
+    const { socket, outcome } = rawSocket(nodeUrl(b), { token: viewer.accessToken });
+    expect(await outcome).toBe('connected');
+    const sightings: string[] = [];
+    socket.on('map:sighting', (s: { post: { id: string } }) => sightings.push(s.post.id));
+    const boxes = Array.from({ length: 8 }, (_, i) => `${-9.2 + i * 0.01},38.69,-9.10,38.76`);
+    const answers = await Promise.all(
+      boxes.map((bbox) =>
+        (socket.timeout(15_000) as any).emitWithAck('map:subscribe', { bbox, zoom: 12 }),
+      ),
+    );
+    // The last one sent holds; the ones it overtook say so.
+    expect(answers.at(-1)!.data).toBeTruthy();
+    for (const a of answers) expect(a.data ?? a.error.code).not.toBe('internal');
+    expect(await socket.timeout(15_000).emitWithAck('map:unsubscribe', {})).toEqual({ data: {} });
+    // A post in the area reaches a second watcher, and not this one.
+    const other = await api.signup();
+    const watcher = rawSocket(nodeUrl(b), { token: other.accessToken });
+    expect(await watcher.outcome).toBe('connected');
+    const seen = new Promise<string>((resolve) =>
+      watcher.socket.on('map:sighting', (s: { post: { id: string } }) => resolve(s.post.id)),
+    );
+    await watcher.socket
+      .timeout(15_000)
+      .emitWithAck('map:subscribe', { bbox: '-9.20,38.69,-9.10,38.76', zoom: 12 });
+    const post = await api.post(author, { location: { lat: 38.72, lng: -9.15 } });
+    expect(await seen).toBe(post.id);
+    // A push to this socket would have been sent with the watcher's, so before the answer
+    // to anything asked now: ask, then look.
+    await socket.timeout(15_000).emitWithAck('notifications:sync', {});
+    expect(sightings).not.toContain(post.id);
+    socket.close();
+    watcher.socket.close();
+  });
+
   it('answers bad subscriptions with error acks', async () => {
     const { b, api } = await twoNodes();
     const viewer = await api.signup();
@@ -442,6 +596,11 @@ describe('live map', () => {
       .timeout(15_000)
       .emitWithAck('map:subscribe', { bbox: '-180,-90,180,90', zoom: 1 });
     expect(world.data.resolution).toBe(2);
+    // Degenerate boxes (a point, a thin strip round the world) are answered, not errors.
+    for (const bbox of ['0,0,0,0', '0,-90,0.00001,90', '-180,0,180,0.00001']) {
+      const res = await socket.timeout(15_000).emitWithAck('map:subscribe', { bbox, zoom: 24 });
+      expect(res.data, bbox).toBeTruthy();
+    }
     socket.close();
   });
 });

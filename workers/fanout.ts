@@ -65,6 +65,7 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
     select unnest(${recipients}::uuid[]), ${chunk.eventId}, 'post', ${chunk.authorId}, ${chunk.postId},
       ${chunk.createdAt}
     where exists (select 1 from posts where id = ${chunk.postId})
+      and exists (select 1 from users where id = ${chunk.authorId} and deleted_at is null)
     on conflict (user_id, id) do nothing`;
   return recipients.length;
 }

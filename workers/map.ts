@@ -1,6 +1,6 @@
 import { EVENTS_STREAM } from '../core/contract.ts';
 import { findPost, toPost } from '../server/features/board/queries.ts';
-import { MAP_RESOLUTIONS, mapCells, roomsForCells } from '../server/features/map/geo.ts';
+import { MAP_RESOLUTIONS, roomsForCells } from '../server/features/map/geo.ts';
 import { syncMapPoint } from '../server/features/map/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
@@ -16,10 +16,10 @@ const byResolution = (cells: string[]) =>
  * sockets watching the cells concerned: `map:sighting` where a post appears,
  * `map:retract` where it leaves.
  *
- * The push goes first, from the post as it reads now and where the map last
- * had it (two reads), so watchers need not wait for the aggregates; then the
- * aggregates are brought in line under a per-post lock, from the post as it is
- * then, so the order and repetition of events do not matter for the counts.
+ * What to push comes from the change itself, worked out under the per-post
+ * lock (where the map had the post, where it has it now), so events for one
+ * post handled concurrently or out of order can neither miss a retraction nor
+ * show a deleted post. The pushes go out before the aggregates are written.
  */
 export const liveMap: StreamWorker = {
   group: 'map',
@@ -32,26 +32,23 @@ export const liveMap: StreamWorker = {
       event.type !== 'post.deleted'
     )
       return;
-    const [[was], row] = await Promise.all([
-      deps.sql<{ cells: string[] }[]>`select cells from map_points where post_id = ${event.postId}`,
-      findPost(deps.sql, event.postId, NOBODY),
-    ]);
-    const post = row ? toPost(row, deps.config.mediaPublicUrl) : undefined;
-    const before = was?.cells;
-    const after = post?.location ? mapCells(post.location.lat, post.location.lng) : undefined;
-    const moved = !before || !after || before.some((c, i) => c !== after[i]);
-    if (before && moved) {
-      deps.emitter
-        .to(roomsForCells(before))
-        .emit('map:retract', { postId: event.postId, cells: byResolution(before) });
-    }
-    if (post && after && (moved || event.type === 'post.created')) {
-      deps.emitter.to(roomsForCells(after)).emit('map:sighting', {
+    await syncMapPoint(deps.sql, event.postId, async (before, after, tx) => {
+      const moved = !before || !after || before.cells.some((c, i) => c !== after.cells[i]);
+      if (!moved) return;
+      if (before) {
+        deps.emitter
+          .to(roomsForCells(before.cells))
+          .emit('map:retract', { postId: event.postId, cells: byResolution(before.cells) });
+      }
+      if (!after) return;
+      const row = await findPost(tx, event.postId, NOBODY);
+      const post = row ? toPost(row, deps.config.mediaPublicUrl) : undefined;
+      if (!post?.location) return;
+      deps.emitter.to(roomsForCells(after.cells)).emit('map:sighting', {
         post,
-        cell: post.cell ?? after.at(-1)!,
-        cells: byResolution(after),
+        cell: post.cell ?? after.cells.at(-1)!,
+        cells: byResolution(after.cells),
       });
-    }
-    await syncMapPoint(deps.sql, event.postId);
+    });
   },
 };

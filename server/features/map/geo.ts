@@ -1,4 +1,10 @@
-import { cellToLatLng, cellToParent, getHexagonAreaAvg, latLngToCell, polygonToCells } from 'h3-js';
+import {
+  cellToLatLng,
+  cellToParent,
+  getHexagonEdgeLengthAvg,
+  latLngToCell,
+  polygonToCells,
+} from 'h3-js';
 
 /**
  * Map zoom → H3 resolution (web-mercator zoom levels; a cell spans a few dozen
@@ -66,11 +72,21 @@ export function roomsForCells(cells: string[]): string[] {
 /** Most cell rooms one socket may join: a wider view is followed at a coarser resolution. */
 export const MAX_SUBSCRIPTION_CELLS = 400;
 
-/** Rough area of a box in km², for choosing a resolution before listing its cells. */
-function areaKm2(b: Bbox): number {
-  const width = lngRanges(b).reduce((sum, [a, z]) => sum + (z - a), 0);
-  const midLat = ((b.minLat + b.maxLat) / 2) * (Math.PI / 180);
-  return width * 111.32 * Math.cos(midLat) * (b.maxLat - b.minLat) * 110.57;
+/**
+ * Roughly how many cells of this resolution cover a box, from its sides rather
+ * than its area: a thin strip across the world has almost no area but needs a
+ * cell every few km along it. Errs high, so a box is never listed at a
+ * resolution that would take long to list.
+ */
+function cellsToCover(b: Bbox, resolution: number): number {
+  const edge = getHexagonEdgeLengthAvg(resolution, 'km');
+  const widthDeg = lngRanges(b).reduce((sum, [a, z]) => sum + (z - a), 0);
+  // The widest parallel in the box (the one nearest the equator).
+  const widest =
+    b.minLat <= 0 && b.maxLat >= 0 ? 0 : Math.min(Math.abs(b.minLat), Math.abs(b.maxLat));
+  const widthKm = widthDeg * 111.32 * Math.cos(widest * (Math.PI / 180));
+  const heightKm = (b.maxLat - b.minLat) * 110.57;
+  return (widthKm / (1.5 * edge) + 2) * (heightKm / (1.5 * edge) + 2);
 }
 
 /** Pieces at most 90° wide: H3 polygons must not span half the globe. */
@@ -96,7 +112,7 @@ export function subscriptionCells(
   let index = levels.indexOf(resolutionForZoom(zoom));
   for (; index > 0; index--) {
     const res = levels[index]!;
-    if (areaKm2(b) / getHexagonAreaAvg(res, 'km2') < MAX_SUBSCRIPTION_CELLS / 2) break;
+    if (cellsToCover(b, res) <= MAX_SUBSCRIPTION_CELLS) break;
   }
   for (; index >= 0; index--) {
     const resolution = levels[index]!;
@@ -109,7 +125,9 @@ export function subscriptionCells(
         [b.maxLat, west],
         [b.minLat, west],
       ];
-      for (const c of polygonToCells(ring, resolution)) cells.add(c);
+      if (b.minLat < b.maxLat && west < east) {
+        for (const c of polygonToCells(ring, resolution)) cells.add(c);
+      }
       // A box smaller than one cell still lies in some cell: its corners'.
       for (const [lat, lng] of ring) cells.add(latLngToCell(lat!, lng!, resolution));
     }

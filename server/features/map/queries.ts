@@ -1,4 +1,4 @@
-import type { Sql } from '../../../core/db.ts';
+import type { Sql, TxSql } from '../../../core/db.ts';
 import { type Bbox, cellCenter, lngRanges, MAP_RESOLUTIONS, mapCells } from './geo.ts';
 
 export interface MapPoint {
@@ -17,16 +17,27 @@ export interface MapPoint {
 export async function syncMapPoint(
   sql: Sql,
   postId: string,
+  /**
+   * Called under the lock once the change is known, before the aggregates are
+   * written (so watchers need not wait for them): the live map's pushes. Not
+   * called when nothing changed.
+   */
+  onChange?: (
+    before: MapPoint | undefined,
+    after: MapPoint | undefined,
+    tx: TxSql,
+  ) => Promise<void>,
 ): Promise<{ before: MapPoint | undefined; after: MapPoint | undefined }> {
   return sql.begin(async (tx) => {
-    await tx`select pg_advisory_xact_lock(hashtext(${`map:${postId}`}))`;
-    const [old] = await tx<MapPoint[]>`
-      select kind, cells, created_at as "createdAt" from map_points where post_id = ${postId}`;
-    const [post] = await tx<
-      { kind: string; pubLat: number | null; pubLng: number | null; createdAt: Date }[]
-    >`
-      select kind, pub_lat as "pubLat", pub_lng as "pubLng", created_at as "createdAt"
-      from posts where id = ${postId}`;
+    // Pipelined: the lock is taken before the reads run.
+    const [, [old], [post]] = await Promise.all([
+      tx`select pg_advisory_xact_lock(hashtext(${`map:${postId}`}))`,
+      tx<MapPoint[]>`
+        select kind, cells, created_at as "createdAt" from map_points where post_id = ${postId}`,
+      tx<{ kind: string; pubLat: number | null; pubLng: number | null; createdAt: Date }[]>`
+        select kind, pub_lat as "pubLat", pub_lng as "pubLng", created_at as "createdAt"
+        from posts where id = ${postId}`,
+    ]);
     const next: MapPoint | undefined =
       post && post.pubLat !== null && post.pubLng !== null
         ? { kind: post.kind, cells: mapCells(post.pubLat, post.pubLng), createdAt: post.createdAt }
@@ -34,6 +45,7 @@ export async function syncMapPoint(
     const same =
       old && next && old.kind === next.kind && old.cells.every((c, i) => c === next.cells[i]);
     if (same || (!old && !next)) return { before: old, after: next };
+    await onChange?.(old, next, tx);
     // Locks cell rows in one order (res, cell) so concurrent syncs cannot deadlock.
     const changes: Array<{ res: number; cell: string; kind: string; delta: number; at: Date }> = [];
     if (old) {

@@ -44,16 +44,32 @@ export async function listNotifications(
 
 /** How far back before the anchor's insertion a sync looks again (see notificationsAfter). */
 export const SYNC_OVERLAP_MS = 5_000;
+/** At most this many of those are sent again, so a page always makes progress. */
+export const SYNC_OVERLAP_ROWS = 50;
+
+/** The time in a UUIDv7 (notification ids are their event's id), or undefined. */
+function uuidV7Time(id: string): Date | undefined {
+  const hex = id.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex) || hex[12] !== '7') return undefined;
+  const ms = Number.parseInt(hex.slice(0, 12), 16);
+  return ms <= Date.now() + 60_000 ? new Date(ms) : undefined;
+}
 
 /**
- * Everything inserted after the notification `after` (oldest first), or the
- * newest `limit` when `after` is absent or unknown to this user.
+ * What a client that has everything up to the notification `after` is missing,
+ * oldest first, at most `limit` of them (`hasMore` says there are newer ones:
+ * ask again after the last item).
  *
  * Two events for one person may commit in the other order than they were
- * inserted, and be pushed in that order too. So a sync also returns what was
- * inserted in the few seconds before the anchor: a client that saw the later
- * one first still gets the earlier one. Clients drop ids they already have
- * (the client helper does).
+ * inserted, and be pushed in that order too. So a sync also returns up to
+ * SYNC_OVERLAP_ROWS rows inserted in the few seconds before the anchor: a client
+ * that saw the later one first still gets the earlier one. Clients drop ids
+ * they already have (the client helper does).
+ *
+ * When the anchor is gone (deleted with its post or comment), its id still
+ * tells when its event happened: everything inserted since then (less the
+ * overlap) is sent. Without an anchor, or with one that is not a notification
+ * id at all, the newest `limit` are sent (`hasMore`: older ones exist).
  */
 export async function notificationsAfter(
   sql: Sql,
@@ -65,24 +81,34 @@ export async function notificationsAfter(
     ? await sql<{ seq: number; insertedAt: Date }[]>`
         select seq, inserted_at as "insertedAt" from notifications where user_id = ${userId} and id = ${after}`
     : [];
-  const rows = anchor
-    ? await sql<NotificationRow[]>`
-        select ${sql.unsafe(COLUMNS)}
-        from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
-        where n.user_id = ${userId}
-          and (n.seq > ${anchor.seq} or (n.seq < ${anchor.seq}
-            and n.inserted_at >= ${new Date(anchor.insertedAt.getTime() - SYNC_OVERLAP_MS)}))
-        order by n.seq asc limit ${limit + 1}`
-    : (
-        await sql<NotificationRow[]>`
-          select ${sql.unsafe(COLUMNS)}
-          from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
-          where n.user_id = ${userId}
-          order by n.seq desc limit ${limit + 1}`
-      ).reverse();
-  const hasMore = rows.length > limit;
-  // Ascending: the extra row is the newest one when anchored, the oldest one otherwise.
-  return { rows: hasMore ? (anchor ? rows.slice(0, limit) : rows.slice(1)) : rows, hasMore };
+  const select = sql`
+    select ${sql.unsafe(COLUMNS)}
+    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
+    where n.user_id = ${userId}`;
+  if (anchor) {
+    const [overlap, newer] = await Promise.all([
+      sql<NotificationRow[]>`${select}
+        and n.seq < ${anchor.seq}
+        and n.inserted_at >= ${new Date(anchor.insertedAt.getTime() - SYNC_OVERLAP_MS)}
+        order by n.seq desc limit ${SYNC_OVERLAP_ROWS}`,
+      sql<
+        NotificationRow[]
+      >`${select} and n.seq > ${anchor.seq} order by n.seq asc limit ${limit + 1}`,
+    ]);
+    return {
+      rows: [...overlap.reverse(), ...newer.slice(0, limit)],
+      hasMore: newer.length > limit,
+    };
+  }
+  const since = after ? uuidV7Time(after) : undefined;
+  if (since) {
+    const rows = await sql<NotificationRow[]>`${select}
+      and n.inserted_at >= ${new Date(since.getTime() - SYNC_OVERLAP_MS)}
+      order by n.seq asc limit ${limit + 1}`;
+    return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+  const rows = await sql<NotificationRow[]>`${select} order by n.seq desc limit ${limit + 1}`;
+  return { rows: rows.slice(0, limit).reverse(), hasMore: rows.length > limit };
 }
 
 export async function unreadCount(sql: Sql, userId: string): Promise<number> {
@@ -133,6 +159,8 @@ export async function insertNotification(
       ${input.commentId ?? null}, ${input.createdAt}
     -- what it points at may be gone by the time the event is handled: then there is nothing to say
     where exists (select 1 from users where id = ${input.userId} and deleted_at is null)
+      -- nor from someone whose account is gone (its cleanup may already have run)
+      and exists (select 1 from users where id = ${input.actorId} and deleted_at is null)
       and (${input.postId ?? null}::uuid is null or exists (select 1 from posts where id = ${input.postId ?? null}))
       and (${input.commentId ?? null}::uuid is null
         or exists (select 1 from comments where id = ${input.commentId ?? null}))
