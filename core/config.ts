@@ -116,6 +116,7 @@ const envSchema = z.object({
   STREAM_MAX_DELIVERIES: int(1, 100).default(5),
   STREAM_BLOCK: duration.default(2_000),
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(10),
+  SOCKET_SESSION_CHECK_INTERVAL: duration.default(30_000),
   HANDLE_COOLING_OFF: duration.default(30 * 86_400_000),
   MAP_TILE_URL: z.string().max(500).default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
   MAP_TILE_ATTRIBUTION: z.string().max(500).default('© OpenStreetMap contributors'),
@@ -190,6 +191,8 @@ export interface Config {
   handleCoolingOffMs: number;
   /** Per-socket rate of client events (bursts of twice this are allowed). */
   socketEventsPerSecond: number;
+  /** How often a gateway node checks that its sockets' sessions are still live (0: never). */
+  socketSessionCheckMs: number;
   /** Background tiles of the /map viewer (`{z}/{x}/{y}` template); empty for none. */
   mapTileUrl: string;
   mapTileAttribution: string;
@@ -277,6 +280,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       blockMs: env.STREAM_BLOCK,
     },
     socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
+    socketSessionCheckMs: env.SOCKET_SESSION_CHECK_INTERVAL,
     handleCoolingOffMs: env.HANDLE_COOLING_OFF,
     mapTileUrl: env.MAP_TILE_URL,
     mapTileAttribution: env.MAP_TILE_ATTRIBUTION,

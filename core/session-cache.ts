@@ -113,6 +113,30 @@ export function createSessionCache(options: {
     });
   };
 
+  const retries = new Set<NodeJS.Timeout>();
+  const retry = async (message: string, until: number, delay = 250): Promise<void> => {
+    if (closed) return;
+    if (Date.now() > until) {
+      logger.warn('gave up announcing a session revocation: every cache entry has expired');
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        retries.delete(timer);
+        resolve();
+      }, delay);
+      timer.unref();
+      retries.add(timer);
+    });
+    if (closed) return;
+    try {
+      await redis.publish(channel, message);
+      logger.info('session revocation announced after a retry');
+    } catch {
+      await retry(message, until, Math.min(delay * 2, 5_000));
+    }
+  };
+
   return {
     get listening() {
       return listening;
@@ -145,17 +169,24 @@ export function createSessionCache(options: {
     async revoked(target) {
       const notice: Notice = 'userId' in target ? { u: target.userId } : { s: target.sessionIds };
       forget(notice);
+      const message = JSON.stringify(notice);
       try {
-        await redis.publish(channel, JSON.stringify(notice));
+        await redis.publish(channel, message);
       } catch (err) {
-        // Committed all the same; other nodes forget it when their entry expires, or
-        // at once if they lost the channel too (they stop using their memory then).
-        logger.warn({ err: (err as Error).message }, 'could not announce a session revocation');
+        // Committed all the same. Keep announcing in the background until Redis takes it
+        // or no node can still hold the session (entries live at most ttlMs).
+        logger.warn(
+          { err: (err as Error).message },
+          'could not announce a session revocation; retrying',
+        );
+        void retry(message, Date.now() + ttlMs);
       }
     },
 
     async close() {
       closed = true;
+      for (const timer of retries) clearTimeout(timer);
+      retries.clear();
       listening = false;
       forgetAll();
       const sub = subscriber;

@@ -196,6 +196,39 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     });
   });
 
+  // A safety net for revocations whose announcement was lost (Redis unreachable at that
+  // moment): every so often, one query finds the local sockets whose session ended.
+  const sessionCheck =
+    config.socketSessionCheckMs > 0
+      ? setInterval(() => {
+          void closeEndedSessions().catch((err: Error) =>
+            logger.warn({ err: err.message }, 'socket session check failed'),
+          );
+        }, config.socketSessionCheckMs)
+      : undefined;
+  sessionCheck?.unref();
+  const closeEndedSessions = async () => {
+    const local = [...io.of('/').sockets.values()] as AppSocket[];
+    const ids = [...new Set(local.map((s) => s.data.sessionId))];
+    for (let i = 0; i < ids.length; i += 10_000) {
+      const chunk = ids.slice(i, i + 10_000);
+      const live = new Set(
+        (
+          await deps.sql<{ id: string }[]>`
+            select s.id from sessions s join users u on u.id = s.user_id
+            where s.id = any(${chunk}::uuid[]) and s.revoked_at is null
+              and s.expires_at > now() and u.deleted_at is null`
+        ).map((r) => r.id),
+      );
+      const checked = new Set(chunk);
+      for (const socket of local) {
+        if (checked.has(socket.data.sessionId) && !live.has(socket.data.sessionId)) {
+          socket.disconnect(true);
+        }
+      }
+    }
+  };
+
   io.engine.on('connection_error', (err: { code: number; message: string }) => {
     logger.debug({ code: err.code, message: err.message }, 'socket connection error');
   });
@@ -206,6 +239,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     io,
     async stop() {
       draining = true;
+      clearInterval(sessionCheck);
       // Tell local clients, then drop their transports without a Socket.IO
       // disconnect: clients see "transport close" and reconnect (to another node).
       io.local.emit('server:draining');

@@ -1,4 +1,10 @@
+import { io } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../core/config.ts';
+import { createLogger } from '../core/logger.ts';
+import { createMetrics } from '../core/metrics.ts';
+import { connectRedis, createRedis } from '../core/redis.ts';
+import { createSessionCache } from '../core/session-cache.ts';
 import { httpApi } from './helpers/http.ts';
 import { nodeUrl, useCluster } from './helpers/realtime.ts';
 
@@ -119,5 +125,67 @@ describe('the session cache', () => {
     raced.answer(later);
     expect(await raced.checking).toBe(true);
     expect(a.deps.sessions.holds('00000000-0000-7000-8000-00000000000b')).toBe(false);
+  });
+});
+
+describe('when a revocation is not heard', () => {
+  it('a gateway node closes the sockets of sessions that ended without a word', async () => {
+    const gateway = await cluster.start('gateway', { SOCKET_SESSION_CHECK_INTERVAL: '300ms' });
+    const onA = httpApi(nodeUrl(cluster.nodes[0]!));
+    const me = await onA.signup();
+    const other = await onA.signup();
+    const connect = (token: string) => {
+      const socket = io(nodeUrl(gateway), {
+        path: '/socket.io',
+        transports: ['websocket'],
+        auth: { token },
+        reconnection: false,
+      });
+      return {
+        socket,
+        connected: new Promise<void>((resolve) => socket.once('connect', () => resolve())),
+        closed: new Promise<string>((resolve) => socket.once('disconnect', resolve)),
+      };
+    };
+    const mine = connect(me.accessToken);
+    const theirs = connect(other.accessToken);
+    await Promise.all([mine.connected, theirs.connected]);
+    // Revoked in the database only: no announcement, no disconnect message.
+    await cluster.nodes[0]!.deps.sql`
+      update sessions set revoked_at = now(), revoked_reason = 'logout'
+      where id = ${sessionOf(me.accessToken)}`;
+    expect(await mine.closed).toBe('io server disconnect');
+    expect(theirs.socket.connected).toBe(true);
+    theirs.socket.close();
+  });
+
+  it('keeps announcing a revocation until Redis takes it', async () => {
+    const { b } = await twoServers();
+    await expect.poll(() => b.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
+    const userId = '00000000-0000-7000-8000-000000000002';
+    const sid = '00000000-0000-7000-8000-00000000000c';
+    await b.deps.sessions.check(sid, userId, async () => new Date(Date.now() + 3_600_000));
+    expect(b.deps.sessions.holds(sid)).toBe(true);
+    // A node whose Redis client is not connected yet: the first announcement fails.
+    const config = loadConfig({ ...cluster.env, ROLES: 'server' });
+    const logger = createLogger({ logLevel: 'silent', env: 'test' });
+    const redis = createRedis(config, logger);
+    const cache = createSessionCache({
+      ttlMs: 60_000,
+      redis,
+      prefix: config.redisPrefix,
+      logger,
+      metrics: createMetrics(),
+    });
+    try {
+      await cache.revoked({ sessionIds: [sid] });
+      expect(b.deps.sessions.holds(sid)).toBe(true);
+      // Redis comes back: the retry reaches node B.
+      await connectRedis(redis);
+      await expect.poll(() => b.deps.sessions.holds(sid), { timeout: 10_000 }).toBe(false);
+    } finally {
+      await cache.close();
+      redis.disconnect();
+    }
   });
 });
