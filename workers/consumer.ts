@@ -195,7 +195,9 @@ export async function startConsumer(
           worker.stream,
           '>',
         )) as Array<[string, RawEntry[]]> | null;
-        if (stopped || !res) continue;
+        // Read just as the node began to stop: handle them still (stop waits for this),
+        // rather than leave them pending until another consumer claims them.
+        if (!res) continue;
         const entries = res[0]?.[1] ?? [];
         await handleAll(
           entries.map(([id, fields]) => ({ id, fields: toFields(fields), deliveries: 1 })),
