@@ -101,11 +101,10 @@ export function connectUnimal(options: UnimalClientOptions): UnimalClient {
       }>;
       if ('error' in res) throw new Error(`${res.error.code}: ${res.error.message}`);
       for (const n of res.data.items) if (accept(n)) fresh.push(n);
+      if (!res.data.hasMore || res.data.items.length === 0) return fresh;
       // The next page starts after this one's newest, whether or not it was new here
       // (pushes may have brought it already).
-      const newest = res.data.items.at(-1);
-      if (newest) last = newest.id;
-      if (!res.data.hasMore || res.data.items.length === 0) return fresh;
+      last = res.data.items.at(-1)!.id;
     }
   };
 

@@ -433,6 +433,22 @@ describe('photos on posts', () => {
     ).toBe(204);
   });
 
+  it('two photos of a post without text deleted at once: one goes, the last one stays', async () => {
+    const user = await signup(ctx);
+    const [a, b] = [await uploaded(user), await uploaded(user)];
+    const post = await createPost(ctx, user, { body: '', photoIds: [a.id, b.id] });
+    const statuses = (
+      await Promise.all(
+        [a, b].map((p) =>
+          ctx.request('DELETE', `/api/v1/photos/${p.id}`, { token: user.accessToken }),
+        ),
+      )
+    ).map((r) => r.status);
+    expect(statuses.sort()).toEqual([204, 409]);
+    const read = await ctx.request('GET', `/api/v1/posts/${post.id}`, { token: user.accessToken });
+    expect(read.body.photos).toHaveLength(1);
+  });
+
   it('lets only the owner delete a photo; it leaves the post it was on', async () => {
     const user = await signup(ctx);
     const other = await signup(ctx);

@@ -47,11 +47,14 @@ export async function lastPhotoOfTextlessPost(
   postId: string,
   photoId: string,
 ): Promise<boolean> {
+  // The lock first, in a statement of its own: the count after it then sees what a
+  // concurrent deletion that held the lock committed.
+  await tx`select 1 from posts where id = ${postId} for update`;
   const [row] = await tx<{ last: boolean }[]>`
     select p.body = '' and not exists (
       select 1 from photos ph where ph.post_id = p.id and ph.id <> ${photoId}
     ) as last
-    from posts p where p.id = ${postId} for update of p`;
+    from posts p where p.id = ${postId}`;
   return row?.last ?? false;
 }
 
