@@ -319,10 +319,20 @@ export async function updatePost(
   return row!;
 }
 
-/** True when the post has neither a body nor a photo (which no post may be). */
-export async function isEmptyPost(tx: TxSql, id: string): Promise<boolean> {
+/**
+ * True when the post has neither a body nor a photo (which no post may be),
+ * or would have, once `without` (a photo of it) is gone.
+ */
+export async function isEmptyPost(
+  tx: TxSql,
+  id: string,
+  options: { without?: string } = {},
+): Promise<boolean> {
   const [row] = await tx<{ empty: boolean }[]>`
-    select p.body = '' and not exists (select 1 from photos ph where ph.post_id = p.id) as empty
+    select p.body = '' and not exists (
+      select 1 from photos ph where ph.post_id = p.id
+        ${options.without ? tx`and ph.id <> ${options.without}` : tx``}
+    ) as empty
     from posts p where p.id = ${id}`;
   return row?.empty ?? false;
 }

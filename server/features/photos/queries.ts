@@ -39,26 +39,6 @@ export async function findPhoto(
 }
 
 /**
- * Locks the post and tells whether this photo is all it has (its body is
- * empty): deleting it would leave a post with neither text nor photo.
- */
-export async function lastPhotoOfTextlessPost(
-  tx: TxSql,
-  postId: string,
-  photoId: string,
-): Promise<boolean> {
-  // The lock first, in a statement of its own: the count after it then sees what a
-  // concurrent deletion that held the lock committed.
-  await tx`select 1 from posts where id = ${postId} for update`;
-  const [row] = await tx<{ last: boolean }[]>`
-    select p.body = '' and not exists (
-      select 1 from photos ph where ph.post_id = p.id and ph.id <> ${photoId}
-    ) as last
-    from posts p where p.id = ${postId}`;
-  return row?.last ?? false;
-}
-
-/**
  * Marks a photo ready with its size. With `ifPending`, only a photo still
  * pending (and still there): undefined otherwise.
  */

@@ -5,6 +5,7 @@ import { AppError, conflict, forbidden, notFound } from '../../../core/errors.ts
 import { bearerSecurity, createRouter, errorResponses } from '../../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../../core/http/params.ts';
 import { requireAuth } from '../auth/authenticate.ts';
+import { isEmptyPost, postOwner } from '../board/queries.ts';
 import {
   allKeys,
   originalKey,
@@ -18,7 +19,6 @@ import {
   enqueueObjectDeletion,
   findPhoto,
   insertPendingPhoto,
-  lastPhotoOfTextlessPost,
   markReady,
 } from './queries.ts';
 import { CreateUploadBody, PhotoSchema, toPhoto, UploadTicketSchema } from './schema.ts';
@@ -242,10 +242,15 @@ export function createPhotoRoutes(deps: Deps) {
       if (!seen) throw notFound('photo');
       if (seen.ownerId !== c.get('auth').userId) throw forbidden('not your photo');
       // The post first, then the photo: the order in which an edit of the post locks them.
-      if (seen.postId && (await lastPhotoOfTextlessPost(tx, seen.postId, id))) {
-        throw conflict(
-          'this is the only photo of a post without text: delete the post, or give it a body first',
-        );
+      // (The lock in a statement of its own: the check after it then sees what a
+      // concurrent deletion that held the lock committed.)
+      if (seen.postId) {
+        await postOwner(tx, seen.postId, true);
+        if (await isEmptyPost(tx, seen.postId, { without: id })) {
+          throw conflict(
+            'this is the only photo of a post without text: delete the post, or give it a body first',
+          );
+        }
       }
       const row = await findPhoto(tx, id, true);
       if (!row) throw notFound('photo');
