@@ -1,5 +1,5 @@
 # One image for every role; ROLES (server, gateway, workers) picks what a container runs.
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 
 ENV NODE_ENV=production
 WORKDIR /app

@@ -1,6 +1,6 @@
 // Entrypoint: `npm start`. Roles come from ROLES (default: all of them, one port).
 import { ConfigError, loadConfig } from './core/config.ts';
-import { createLogger } from './core/logger.ts';
+import { createLogger, logProcessWarnings } from './core/logger.ts';
 import { MigrationError } from './core/migrate.ts';
 import { startNode } from './core/node.ts';
 
@@ -13,6 +13,7 @@ try {
 }
 
 const logger = createLogger(config);
+logProcessWarnings(logger);
 try {
   const node = await startNode(config, { logger });
   let signals = 0;

@@ -23,3 +23,18 @@ export function createLogger(config: Pick<Config, 'logLevel' | 'env'>): Logger {
     },
   });
 }
+
+/**
+ * Process warnings (deprecations, the AWS SDK's Node.js version notice) as log
+ * lines of their own instead of Node's multi-line text on stderr, so the output
+ * stays one JSON object a line. Replaces Node's default printer.
+ */
+export function logProcessWarnings(logger: Logger, target: NodeJS.Process = process): void {
+  target.removeAllListeners('warning');
+  target.on('warning', (warning: Error & { code?: string }) => {
+    logger.warn(
+      { warning: { name: warning.name, code: warning.code, message: warning.message } },
+      'process warning',
+    );
+  });
+}

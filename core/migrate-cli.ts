@@ -1,12 +1,13 @@
 // `npm run migrate`: creates the database if needed and applies pending migrations.
 import { ConfigError, loadConfig } from './config.ts';
 import { createSql, ensureDatabase } from './db.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, logProcessWarnings } from './logger.ts';
 import { MigrationError, migrate } from './migrate.ts';
 
 try {
   const config = loadConfig();
   const logger = createLogger(config);
+  logProcessWarnings(logger);
   if (config.databaseCreate && (await ensureDatabase(config.databaseUrl))) {
     logger.info('database created');
   }
