@@ -103,8 +103,12 @@ export interface StreamEvent {
 
 // ---- Socket.IO ----
 
-/** The prefix of the Redis adapter's channels; gateway and emitters must agree on it. */
-export const socketChannelKey = (redisPrefix: string) => `${redisPrefix}socket.io`;
+/**
+ * The prefix of the Redis adapter's channels; gateway and emitters must agree on it.
+ * Built on the stack's channel prefix (`channelPrefix` in core/redis.ts: REDIS_PREFIX
+ * and the database index), never on REDIS_PREFIX alone: pub/sub ignores the index.
+ */
+export const socketChannelKey = (channelPrefix: string) => `${channelPrefix}socket.io`;
 /** Every socket of one login session, so a logout or revocation can close exactly those. */
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
 

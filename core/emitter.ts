@@ -2,7 +2,7 @@ import { Emitter } from '@socket.io/redis-emitter';
 import type { ServerToClientEvents } from './contract.ts';
 import { socketChannelKey } from './contract.ts';
 import type { Logger } from './logger.ts';
-import type { Redis } from './redis.ts';
+import { channelPrefix, type Redis } from './redis.ts';
 
 export type SocketEmitter = Emitter<ServerToClientEvents>;
 
@@ -10,7 +10,9 @@ export type SocketEmitter = Emitter<ServerToClientEvents>;
  * Pushes to sockets on every gateway node through the Redis adapter's channel,
  * from any process (workers, server) without an `io` of its own. A failed
  * publish is logged, never thrown into the void: a push is best-effort, and a
- * client that missed one catches up with `notifications:sync`.
+ * client that missed one catches up with `notifications:sync`. The channel is
+ * the stack's own (REDIS_PREFIX and the database index of `redis`), so stacks
+ * sharing one Redis server never receive each other's pushes.
  */
 export function createEmitter(redis: Redis, redisPrefix: string, logger: Logger): SocketEmitter {
   const client = {
@@ -21,5 +23,7 @@ export function createEmitter(redis: Redis, redisPrefix: string, logger: Logger)
       });
     },
   };
-  return new Emitter<ServerToClientEvents>(client, { key: socketChannelKey(redisPrefix) });
+  return new Emitter<ServerToClientEvents>(client, {
+    key: socketChannelKey(channelPrefix(redisPrefix, redis)),
+  });
 }

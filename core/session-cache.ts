@@ -1,6 +1,6 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from './logger.ts';
 import type { Metrics } from './metrics.ts';
+import { channelPrefix, closeRedis, type Redis } from './redis.ts';
 
 /**
  * Which sessions this node knows to be live, so that an authenticated request
@@ -38,19 +38,21 @@ const MAX_ENTRIES = 100_000;
 
 type Notice = { s?: string[]; u?: string };
 
-export function sessionChannel(prefix: string): string {
-  return `${prefix}sessions:revoked`;
+/** The revocation channel, built on the stack's channel prefix (`channelPrefix`). */
+export function sessionChannel(stackChannelPrefix: string): string {
+  return `${stackChannelPrefix}sessions:revoked`;
 }
 
 export function createSessionCache(options: {
   ttlMs: number;
   redis: Redis;
+  /** REDIS_PREFIX; the channel also carries the database index of `redis`. */
   prefix: string;
   logger: Logger;
   metrics: Metrics;
 }): SessionCache {
   const { ttlMs, redis, logger, metrics } = options;
-  const channel = sessionChannel(options.prefix);
+  const channel = sessionChannel(channelPrefix(options.prefix, redis));
   const entries = new Map<string, { userId: string; until: number }>();
   // Bumped by every revocation and every change of subscription: a lookup stores
   // its answer only when nothing of the kind happened while it was in flight.
@@ -191,7 +193,8 @@ export function createSessionCache(options: {
       forgetAll();
       const sub = subscriber;
       subscriber = undefined;
-      if (sub && sub.status !== 'end') await sub.quit().catch(() => sub.disconnect());
+      // Never a QUIT queued while Redis is away: it would wait for it to come back.
+      if (sub) await closeRedis(sub);
     },
   };
 }

@@ -10,6 +10,7 @@ import {
   userRoom,
 } from '../core/contract.ts';
 import { AppError } from '../core/errors.ts';
+import { channelPrefix, closeRedis, reportRejections } from '../core/redis.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
 import { authenticate } from '../server/features/auth/authenticate.ts';
 import { mapRoom, resolutionForZoom, subscriptionCells } from '../server/features/map/geo.ts';
@@ -37,8 +38,27 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
   const { deps, httpServer } = ctx;
   const { logger, config, metrics } = deps;
   // Subscriptions need a connection of their own; ioredis re-subscribes after reconnects.
-  const pub = deps.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
-  const sub = deps.redis.duplicate({ enableOfflineQueue: true, lazyConnect: false });
+  // The adapter subscribes and publishes without handling a rejection, and an unhandled
+  // one ends the process: a node started while Redis was away used to exit a second
+  // after listening, when the queued SUBSCRIBE hit maxRetriesPerRequest. So the
+  // subscriber keeps its SUBSCRIBEs queued until Redis answers (no retry limit), the
+  // publisher fails fast like every command, and each failure is logged, not thrown.
+  const onAdapterError = (command: string, err: Error) =>
+    logger.warn({ command, err: err.message }, 'socket adapter command failed');
+  const pub = reportRejections(
+    deps.redis.duplicate({ enableOfflineQueue: false, lazyConnect: false }),
+    ['publish'],
+    onAdapterError,
+  );
+  const sub = reportRejections(
+    deps.redis.duplicate({
+      enableOfflineQueue: true,
+      maxRetriesPerRequest: null,
+      lazyConnect: false,
+    }),
+    ['subscribe', 'psubscribe'],
+    onAdapterError,
+  );
   pub.on('error', () => {});
   sub.on('error', () => {});
 
@@ -54,7 +74,10 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     pingInterval: 25_000,
     pingTimeout: 20_000,
-    adapter: createAdapter(pub, sub, { key: socketChannelKey(config.redisPrefix) }),
+    // The stack's own channel (prefix and db index): stacks sharing a Redis never mix.
+    adapter: createAdapter(pub, sub, {
+      key: socketChannelKey(channelPrefix(config.redisPrefix, deps.redis)),
+    }),
   });
   let draining = false;
 
@@ -245,7 +268,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
       io.local.emit('server:draining');
       await new Promise((r) => setTimeout(r, 50));
       io.engine.close();
-      await Promise.allSettled([pub.quit(), sub.quit()]);
+      await Promise.allSettled([closeRedis(pub), closeRedis(sub)]);
     },
   };
 }

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import pLimit from 'p-limit';
 import { DEAD_LETTER_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
-import { fullKey, type Redis } from '../core/redis.ts';
+import { fullKey, type Redis, redisProblem } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
 
 export interface StreamMessage {
@@ -173,6 +173,8 @@ export async function startConsumer(
   const readLoop = (async () => {
     let lastClaim = 0;
     let grouped = false;
+    // Said once per distinct cause, not every second for as long as Redis is away.
+    let loopError = '';
     while (!stopped) {
       try {
         if (!grouped) {
@@ -195,6 +197,10 @@ export async function startConsumer(
           worker.stream,
           '>',
         )) as Array<[string, RawEntry[]]> | null;
+        if (loopError) {
+          log.info('consumer loop recovered');
+          loopError = '';
+        }
         // Read just as the node began to stop: handle them still (stop waits for this),
         // rather than leave them pending until another consumer claims them.
         if (!res) continue;
@@ -204,7 +210,9 @@ export async function startConsumer(
         );
       } catch (err) {
         if (stopped) break;
-        log.warn({ err: (err as Error).message }, 'consumer loop error; retrying');
+        const text = redis.status === 'ready' ? (err as Error).message : redisProblem(redis);
+        if (text !== loopError) log.warn({ err: text }, 'consumer loop error; retrying');
+        loopError = text;
         await new Promise((r) => setTimeout(r, 1_000));
       }
     }

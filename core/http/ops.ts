@@ -1,5 +1,6 @@
 import { Hono } from 'hono';
 import type { Deps } from '../deps.ts';
+import { redisProblem } from '../redis.ts';
 import type { AppEnv } from './types.ts';
 
 const CHECK_TIMEOUT_MS = 1_000;
@@ -20,12 +21,15 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
   });
 }
 
-async function check(op: () => Promise<unknown>): Promise<{ ok: boolean; error?: string }> {
+async function check(
+  op: () => Promise<unknown>,
+  describe: (err: unknown) => string = (err) => (err instanceof Error ? err.message : String(err)),
+): Promise<{ ok: boolean; error?: string }> {
   try {
     await withTimeout(op(), CHECK_TIMEOUT_MS);
     return { ok: true };
   } catch (err) {
-    return { ok: false, error: err instanceof Error ? err.message : String(err) };
+    return { ok: false, error: describe(err) };
   }
 }
 
@@ -38,7 +42,12 @@ export function createOpsRoutes(deps: Deps): Hono<AppEnv> {
   ops.get('/readyz', async (c) => {
     const [postgres, redis] = await Promise.all([
       check(() => deps.sql`select 1`),
-      check(() => deps.redis.ping()),
+      // While Redis is away the node keeps serving what it can and keeps reconnecting;
+      // the reason reads "unreachable (redis://host:port/db)", not ioredis' own wording.
+      check(
+        () => deps.redis.ping(),
+        (err) => redisProblem(deps.redis, err),
+      ),
     ]);
     const ready = postgres.ok && redis.ok && !deps.lifecycle.shuttingDown;
     return c.json(
