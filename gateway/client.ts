@@ -118,8 +118,16 @@ export function connectUnimal(options: UnimalClientOptions): UnimalClient {
     clearTimeout(retryTimer);
     retryTimer = setTimeout(async () => {
       if (closed) return;
-      const token = await Promise.resolve(options.getToken()).catch(() => null);
-      if (token) socket.connect();
+      let token: string | null;
+      try {
+        token = await options.getToken();
+      } catch {
+        // No token for now (say, its refresh failed with the network down): try again
+        // later. Only a null token means "stay offline".
+        reconnectLater();
+        return;
+      }
+      if (token && !closed) socket.connect();
     }, backoff());
   };
 

@@ -21,7 +21,16 @@ const PAGE = (tileUrl: string, attribution: string) => `<!doctype html>
     header { position: absolute; z-index: 1000; top: 8px; left: 56px; background: #fffc; padding: 6px 10px;
       border-radius: 6px; box-shadow: 0 1px 4px #0003; }
     #map { position: absolute; inset: 0; background: #dfe8d8; }
-    #signin { max-width: 320px; margin: 80px auto; display: grid; gap: 8px; }
+    /* The hidden attribute wins over every display rule below. */
+    [hidden] { display: none !important; }
+    /* On top of everything, the map's panes and controls included. */
+    #signin { position: relative; z-index: 2000; box-sizing: border-box; max-width: 340px; margin: 80px auto;
+      display: grid; gap: 8px; padding: 16px 20px 20px; background: #fff; border-radius: 8px;
+      box-shadow: 0 2px 12px #0003; }
+    #signin h2 { margin: 0 0 4px; font-size: 18px; }
+    #signin input, #signin button { font: inherit; padding: 6px 8px; }
+    #signin-message { margin: 0; color: #b91c1c; }
+    #signin-message:empty { display: none; }
     .sighting span { display: block; width: 18px; height: 18px; border-radius: 50%; border: 2px solid #fff;
       box-shadow: 0 0 6px #0006; animation: pop 1.2s ease-out; background: #7c3aed; }
     .sighting span[data-kind=pet] { background: #2563eb; }
@@ -33,9 +42,10 @@ const PAGE = (tileUrl: string, attribution: string) => `<!doctype html>
 </head>
 <body>
   <header><b>Unimal</b> live map · <span id="status">signed out</span> · <span id="summary"></span></header>
-  <form id="signin">
+  <form id="signin" hidden>
     <h2>Sign in to watch the map</h2>
-    <input name="email" type="email" placeholder="email" required autocomplete="username">
+    <p id="signin-message" role="alert"></p>
+    <input id="signin-email" name="email" type="email" placeholder="email" required autocomplete="username">
     <input name="password" type="password" placeholder="password" required autocomplete="current-password">
     <button type="submit">Sign in</button>
   </form>
