@@ -16,13 +16,23 @@ const logger = createLogger(config);
 logProcessWarnings(logger);
 try {
   const node = await startNode(config, { logger });
-  let signals = 0;
+  // A second signal forces an exit only when it comes a while after the first. Ctrl-C on
+  // `npm run dev` (node --watch) delivers two at once: the terminal's SIGINT reaches the
+  // whole process group, and the watcher, on its own SIGINT, also sends this child SIGTERM.
+  // Counting that pair as "asked twice" would skip the graceful shutdown on every Ctrl-C;
+  // an operator who really means it presses again, which is never within a few milliseconds.
+  const FORCE_AFTER_MS = 1_000;
+  let firstSignalAt: number | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals += 1;
-    if (signals > 1) {
+    if (firstSignalAt !== undefined) {
+      if (Date.now() - firstSignalAt < FORCE_AFTER_MS) {
+        logger.debug({ signal }, 'signal right after the first: already shutting down');
+        return;
+      }
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(1);
     }
+    firstSignalAt = Date.now();
     logger.info({ signal }, 'signal received');
     node.stop().then(
       () => process.exit(0),

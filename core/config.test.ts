@@ -26,6 +26,14 @@ describe('loadConfig', () => {
       redisUrl: 'redis://127.0.0.1:6379/0',
       accessTokenTtlMs: 900_000,
       refreshTokenTtlMs: 30 * 86_400_000,
+      loginLimit: {
+        perAccountIp: 10,
+        perIp: 100,
+        windowMs: 900_000,
+        perAccount: 100,
+        accountWindowMs: 3_600_000,
+        knownIpTtlMs: 30 * 86_400_000,
+      },
     });
   });
 
@@ -36,6 +44,8 @@ describe('loadConfig', () => {
       REFRESH_TOKEN_TTL: '2d',
       SHUTDOWN_TIMEOUT: '1500ms',
       LOGIN_LIMIT_WINDOW: '60',
+      LOGIN_LIMIT_ACCOUNT_WINDOW: '2h',
+      LOGIN_KNOWN_IP_TTL: '0',
       TRUST_PROXY: 'yes',
       ROLES: ' gateway , workers,gateway',
       CORS_ORIGINS: 'https://a.example, https://b.example',
@@ -44,6 +54,8 @@ describe('loadConfig', () => {
     expect(config.refreshTokenTtlMs).toBe(172_800_000);
     expect(config.shutdownTimeoutMs).toBe(1500);
     expect(config.loginLimit.windowMs).toBe(60_000);
+    expect(config.loginLimit.accountWindowMs).toBe(7_200_000);
+    expect(config.loginLimit.knownIpTtlMs).toBe(0);
     expect(config.trustProxy).toBe(true);
     expect(config.roles).toEqual(['gateway', 'workers']);
     expect(config.corsOrigins).toEqual(['https://a.example', 'https://b.example']);
@@ -57,6 +69,7 @@ describe('loadConfig', () => {
     ['REDIS_URL', 'not a url'],
     ['ACCESS_TOKEN_TTL', 'soon'],
     ['TRUST_PROXY', 'maybe'],
+    ['LOGIN_LIMIT_PER_ACCOUNT_IP', '0'],
     ['LOG_LEVEL', 'chatty'],
     ['JWT_SECRET', 'short'],
   ])('names the variable when %s=%s is invalid', (name, value) => {
@@ -88,5 +101,29 @@ describe('loadConfig', () => {
 
   it('treats empty variables as unset', () => {
     expect(loadConfig({ DATA_DIR: tempDir(), PORT: '' }).port).toBe(3000);
+  });
+
+  it('turns the map tiles off with an explicitly empty MAP_TILE_URL, as the README says', () => {
+    const dir = tempDir();
+    expect(loadConfig({ DATA_DIR: dir }).mapTileUrl).toBe(
+      'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+    );
+    expect(loadConfig({ DATA_DIR: dir, MAP_TILE_URL: '' }).mapTileUrl).toBe('');
+    expect(loadConfig({ DATA_DIR: dir, MAP_TILE_URL: '  ' }).mapTileUrl).toBe('');
+    expect(
+      loadConfig({ DATA_DIR: dir, MAP_TILE_URL: 'https://tiles.example/{z}/{x}/{y}.png' })
+        .mapTileUrl,
+    ).toBe('https://tiles.example/{z}/{x}/{y}.png');
+  });
+
+  it('bounds the wait for PostgreSQL at start with DATABASE_CONNECT_TIMEOUT', () => {
+    const dir = tempDir();
+    expect(loadConfig({ DATA_DIR: dir }).databaseConnectTimeoutMs).toBe(30_000);
+    expect(
+      loadConfig({ DATA_DIR: dir, DATABASE_CONNECT_TIMEOUT: '2s' }).databaseConnectTimeoutMs,
+    ).toBe(2_000);
+    expect(() => loadConfig({ DATA_DIR: dir, DATABASE_CONNECT_TIMEOUT: 'soon' })).toThrow(
+      /DATABASE_CONNECT_TIMEOUT/,
+    );
   });
 });

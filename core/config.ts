@@ -73,6 +73,7 @@ const envSchema = z.object({
     'postgres://postgres@127.0.0.1:5432/unimal',
   ),
   DATABASE_POOL_SIZE: int(1, 200).default(10),
+  DATABASE_CONNECT_TIMEOUT: duration.default(30_000),
   DATABASE_CREATE: bool.optional(),
   MIGRATE_ON_START: bool.default(true),
   REDIS_URL: url(['redis:', 'rediss:']).default('redis://127.0.0.1:6379/0'),
@@ -85,9 +86,12 @@ const envSchema = z.object({
   REFRESH_TOKEN_TTL: duration.default(30 * 86_400_000),
   SESSION_CACHE_TTL: duration.default(60_000),
   PASSWORD_HASH_COST: int(10, 20).default(15),
-  LOGIN_LIMIT_PER_ACCOUNT: int(1, 100_000).default(10),
+  LOGIN_LIMIT_PER_ACCOUNT_IP: int(1, 100_000).default(10),
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
   LOGIN_LIMIT_WINDOW: duration.default(900_000),
+  LOGIN_LIMIT_PER_ACCOUNT: int(1, 1_000_000).default(100),
+  LOGIN_LIMIT_ACCOUNT_WINDOW: duration.default(3_600_000),
+  LOGIN_KNOWN_IP_TTL: duration.default(30 * 86_400_000),
   SIGNUP_LIMIT_PER_IP: int(1, 1_000_000).default(20),
   SIGNUP_LIMIT_WINDOW: duration.default(3_600_000),
   TRUST_PROXY: bool.default(false),
@@ -98,7 +102,6 @@ const envSchema = z.object({
   S3_ENDPOINT: url(['http:', 'https:']).optional(),
   S3_PUBLIC_ENDPOINT: url(['http:', 'https:']).optional(),
   S3_EMBEDDED: bool.optional(),
-  S3_EMBEDDED_PORT: int(0, 65535).default(0),
   S3_FORCE_PATH_STYLE: bool.default(true),
   S3_BUCKET: z.string().default('unimal-media'),
   S3_REGION: z.string().default('us-east-1'),
@@ -132,6 +135,8 @@ export interface Config {
   roles: Role[];
   databaseUrl: string;
   databasePoolSize: number;
+  /** How long a starting node retries an unreachable PostgreSQL before giving up. */
+  databaseConnectTimeoutMs: number;
   /** Create the database when it does not exist (default: everywhere but production). */
   databaseCreate: boolean;
   migrateOnStart: boolean;
@@ -143,7 +148,19 @@ export interface Config {
   sessionCacheTtlMs: number;
   refreshTokenTtlMs: number;
   passwordHashCost: number;
-  loginLimit: { perAccount: number; perIp: number; windowMs: number };
+  /** Login limits; see createAuthLimiters (server/features/auth/rate-limit.ts). */
+  loginLimit: {
+    /** Failed logins per (account, client IP) within `windowMs`. */
+    perAccountIp: number;
+    /** Login attempts per client IP within `windowMs`. */
+    perIp: number;
+    windowMs: number;
+    /** Failed logins per account from all IPs within `accountWindowMs`: the botnet backstop. */
+    perAccount: number;
+    accountWindowMs: number;
+    /** How long an IP that signed in to an account stays exempt from its backstop (0: never). */
+    knownIpTtlMs: number;
+  };
   signupLimit: { perIp: number; windowMs: number };
   trustProxy: boolean;
   corsOrigins: string[];
@@ -155,9 +172,11 @@ export interface Config {
     endpoint?: string;
     /** The endpoint presigned upload URLs point at, when clients reach S3 by another name. */
     publicEndpoint?: string;
-    /** Start an in-process S3-compatible server (s3rver) keeping objects under DATA_DIR/s3. */
+    /**
+     * Start an in-process S3-compatible store (s3rver) keeping objects under DATA_DIR/s3.
+     * It listens on no port; clients upload through the app's `/storage` route only.
+     */
     embedded: boolean;
-    embeddedPort: number;
     forcePathStyle: boolean;
     bucket: string;
     region: string;
@@ -227,6 +246,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     roles: env.ROLES,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT,
     databaseCreate: env.DATABASE_CREATE ?? env.NODE_ENV !== 'production',
     migrateOnStart: env.MIGRATE_ON_START,
     redisUrl: env.REDIS_URL,
@@ -237,9 +257,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
     passwordHashCost: env.PASSWORD_HASH_COST,
     loginLimit: {
-      perAccount: env.LOGIN_LIMIT_PER_ACCOUNT,
+      perAccountIp: env.LOGIN_LIMIT_PER_ACCOUNT_IP,
       perIp: env.LOGIN_LIMIT_PER_IP,
       windowMs: env.LOGIN_LIMIT_WINDOW,
+      perAccount: env.LOGIN_LIMIT_PER_ACCOUNT,
+      accountWindowMs: env.LOGIN_LIMIT_ACCOUNT_WINDOW,
+      knownIpTtlMs: env.LOGIN_KNOWN_IP_TTL,
     },
     signupLimit: { perIp: env.SIGNUP_LIMIT_PER_IP, windowMs: env.SIGNUP_LIMIT_WINDOW },
     trustProxy: env.TRUST_PROXY,
@@ -253,7 +276,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       endpoint: env.S3_ENDPOINT,
       publicEndpoint: env.S3_PUBLIC_ENDPOINT,
       embedded: env.S3_EMBEDDED ?? (!env.S3_ENDPOINT && env.NODE_ENV !== 'production'),
-      embeddedPort: env.S3_EMBEDDED_PORT,
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       bucket: env.S3_BUCKET,
       region: env.S3_REGION,
@@ -282,7 +304,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
     socketSessionCheckMs: env.SOCKET_SESSION_CHECK_INTERVAL,
     handleCoolingOffMs: env.HANDLE_COOLING_OFF,
-    mapTileUrl: env.MAP_TILE_URL,
+    // The one variable where empty is not "unset": `MAP_TILE_URL=` turns the tiles off, as
+    // the README says (the viewer then draws on a blank background).
+    mapTileUrl: source.MAP_TILE_URL?.trim() === '' ? '' : env.MAP_TILE_URL,
     mapTileAttribution: env.MAP_TILE_ATTRIBUTION,
     logLevel: env.LOG_LEVEL,
   };

@@ -28,6 +28,9 @@ const STATUS: Record<ErrorCode, number> = {
   internal: 500,
 };
 
+/** The HTTP status of each code; no two codes share one, so a status names its code. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = STATUS;
+
 export interface AppErrorOptions {
   details?: unknown;
   /** Seconds, sent as `Retry-After` (429 and 503). */
@@ -88,11 +91,38 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /**
- * Maps an unknown thrown value to an AppError: our own errors pass through, a
- * dependency that cannot be reached becomes 503 `unavailable`, anything else 500.
+ * Whether `err` says the client broke off its own request: Node's `aborted` (a socket
+ * closed mid-body, or closed by the HTTP parser on broken framing such as a chunk size
+ * that is not hex), or @hono/node-server's wording of the same. That is the client's
+ * doing, not a dependency's, even though Node gives it the code ECONNRESET.
+ */
+export function isClientAbort(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  const code = (err as { code?: unknown }).code;
+  return (
+    (code === 'ECONNRESET' && err.message === 'aborted') ||
+    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+    err.message === 'Error: aborted' ||
+    err.message === 'Client connection prematurely closed.'
+  );
+}
+
+/** A request whose body never arrived whole: 400, never a fault of ours (no error log, no 5xx). */
+export const clientAbort = (cause?: unknown) =>
+  new AppError(
+    'validation_failed',
+    'the request body did not arrive whole (broken framing, or the client went away)',
+    { cause },
+  );
+
+/**
+ * Maps an unknown thrown value to an AppError: our own errors pass through, a client
+ * that broke off its request becomes 400, a dependency that cannot be reached becomes
+ * 503 `unavailable`, anything else 500.
  */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
+  if (isClientAbort(err)) return clientAbort(err);
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : '';
   if (

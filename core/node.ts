@@ -4,16 +4,18 @@ import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { startGateway } from '../gateway/index.ts';
 import { createApi } from '../server/api.ts';
+import { createStorageRoutes } from '../server/features/photos/storage-routes.ts';
 import { startWorkers } from '../workers/index.ts';
 import type { Config } from './config.ts';
 import { createSql, ensureDatabase } from './db.ts';
 import { closeDeps, createDeps, type Deps } from './deps.ts';
+import { startEmbeddedStore } from './embedded-store.ts';
 import { createHttpApp } from './http/app.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { migrate } from './migrate.ts';
 import { connectRedis } from './redis.ts';
 import type { RunningRole } from './roles.ts';
-import { createStorage, startEmbeddedS3 } from './storage.ts';
+import { createStorage } from './storage.ts';
 
 export interface RunningNode {
   port: number;
@@ -22,9 +24,20 @@ export interface RunningNode {
   stop(): Promise<void>;
 }
 
+/** `host:port/database` of a PostgreSQL URL, never its user or password: safe to log. */
+export function databaseTarget(databaseUrl: string): string {
+  try {
+    const url = new URL(databaseUrl);
+    return `${url.hostname || 'localhost'}:${url.port || '5432'}${url.pathname || '/'}`;
+  } catch {
+    return '(unparseable DATABASE_URL)';
+  }
+}
+
 /** Waits for PostgreSQL at start (a compose stack starts everything at once), then gives up clearly. */
 async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
-  const deadline = Date.now() + 30_000;
+  const deadline = Date.now() + config.databaseConnectTimeoutMs;
+  const target = databaseTarget(config.databaseUrl);
   for (let attempt = 1; ; attempt++) {
     try {
       if (config.databaseCreate && (await ensureDatabase(config.databaseUrl))) {
@@ -41,8 +54,18 @@ async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
     } catch (err) {
       const code = (err as { code?: string }).code;
       const transient = code === 'ECONNREFUSED' || code === 'CONNECT_TIMEOUT' || code === '57P03';
-      if (!transient || Date.now() > deadline) throw err;
-      logger.warn({ attempt, code }, 'PostgreSQL not reachable yet; retrying');
+      if (!transient) throw err;
+      if (Date.now() > deadline) {
+        logger.warn(
+          { attempt, code, database: target },
+          `PostgreSQL at ${target} not reachable after ${config.databaseConnectTimeoutMs} ms (DATABASE_CONNECT_TIMEOUT); giving up`,
+        );
+        throw err;
+      }
+      logger.warn(
+        { attempt, code, database: target },
+        `PostgreSQL at ${target} not reachable yet; retrying`,
+      );
       await new Promise((r) => setTimeout(r, Math.min(attempt * 500, 3_000)));
     }
   }
@@ -56,18 +79,26 @@ export async function startNode(
   const logger = options.logger ?? createLogger(config);
   await prepareDatabase(config, logger);
 
-  // No S3 endpoint configured: an embedded S3-compatible server, so a newcomer needs nothing else.
+  // No S3 endpoint configured: an embedded S3-compatible store, so a newcomer needs nothing
+  // else. It listens on no port: clients reach it only through this app's /storage route.
   const embedded = config.s3.embedded
-    ? await startEmbeddedS3({
+    ? await startEmbeddedStore({
         directory: path.join(config.dataDir, 's3'),
-        port: config.s3.embeddedPort,
+        dataDir: config.dataDir,
+        ...(config.s3.accessKeyId && config.s3.secretAccessKey
+          ? {
+              credentials: {
+                accessKeyId: config.s3.accessKeyId,
+                secretAccessKey: config.s3.secretAccessKey,
+              },
+            }
+          : {}),
       })
     : undefined;
-  if (embedded)
-    logger.info({ endpoint: embedded.endpoint }, 'embedded S3-compatible server started');
+  if (embedded) logger.info({ uploads: '/storage' }, 'embedded S3-compatible server started');
   const deps = createDeps(config, {
     logger,
-    ...(embedded ? { storage: createStorage(config, embedded.endpoint) } : {}),
+    ...(embedded ? { storage: createStorage(config, embedded) } : {}),
   });
   try {
     await deps.storage.ensureBucket();
@@ -98,11 +129,40 @@ export async function startNode(
   });
   // Keep-alive sockets outliving the reverse proxy's idle timeout cause spurious 502s.
   httpServer.keepAliveTimeout = 65_000;
+  // Broken HTTP framing (a chunk size that is not hex, a malformed header) is the client's
+  // fault: a debug line and a 400 in the contract's shape, as Node's default handler would
+  // answer but in JSON. The request it interrupts, if any, ends as a 400 too (core/http/app.ts).
+  httpServer.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    logger.debug({ code: err.code, reason: err.message }, 'malformed request from a client');
+    const response = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (err.code === 'ECONNRESET' || !socket.writable || response?.headersSent) {
+      socket.destroy();
+      return;
+    }
+    const [status, text] =
+      err.code === 'HPE_HEADER_OVERFLOW'
+        ? [431, 'Request Header Fields Too Large']
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+          ? [408, 'Request Timeout']
+          : [400, 'Bad Request'];
+    const body = JSON.stringify({
+      error: {
+        code: 'validation_failed',
+        message: `malformed HTTP request (${err.code ?? 'parse error'})`,
+      },
+    });
+    socket.end(
+      `HTTP/1.1 ${status} ${text}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  });
   const port = (httpServer.address() as AddressInfo).port;
   if (!config.mediaPublicUrlSet) config.mediaPublicUrl = `http://localhost:${port}/media`;
-  app = createHttpApp(deps, {
-    api: config.roles.includes('server') ? createApi(deps) : undefined,
-  });
+  // Presigned uploads to the embedded store go to this app's own origin (stable across restarts).
+  if (embedded) config.s3.publicEndpoint ??= `http://localhost:${port}/storage`;
+  const api = config.roles.includes('server') ? createApi(deps) : undefined;
+  if (api && embedded) api.route('/storage', createStorageRoutes(deps));
+  app = createHttpApp(deps, { api });
 
   const roles: RunningRole[] = [];
   if (config.roles.includes('gateway')) roles.push(await startGateway({ deps, httpServer }));

@@ -13,8 +13,15 @@ import {
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import S3rver from 's3rver';
 import type { Config } from './config.ts';
+import {
+  type EmbeddedStore,
+  type PresignCheck,
+  type PresignedPut,
+  SIGNED_UPLOAD_HEADERS,
+  verifyPresignedPut,
+} from './embedded-store.ts';
 
-/** Credentials the embedded server accepts (it does not check them). */
+/** Credentials the test server (s3rver on loopback) accepts (it does not check them). */
 const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 
 /**
@@ -24,13 +31,23 @@ const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' 
 export interface Storage {
   bucket: string;
   client: S3Client;
-  put(key: string, body: Buffer | Readable, contentType: string): Promise<void>;
+  /** A stream body needs its `length` (S3 wants to know it before the first byte). */
+  put(key: string, body: Buffer | Readable, contentType: string, length?: number): Promise<void>;
   get(key: string): Promise<{ body: Readable; contentType?: string; length?: number } | undefined>;
   head(key: string): Promise<{ length: number; contentType?: string } | undefined>;
   /** Deletes keys; missing keys count as deleted (S3 semantics), so it is idempotent. */
   remove(keys: string[]): Promise<void>;
-  /** A presigned PUT bound to the content type and exact length. */
+  /**
+   * A presigned PUT bound to the content type and exact length: both are signed headers
+   * (`X-Amz-SignedHeaders=content-length;content-type;host`), so S3, MinIO and the embedded
+   * store all refuse a PUT of another type or size.
+   */
   presignPut(key: string, contentType: string, length: number, ttlMs: number): Promise<string>;
+  /**
+   * Only with the embedded store: checks a client's PUT against the URL this server
+   * presigned (the app's `/storage` route calls it before writing anything).
+   */
+  verifyPresignedPut?: (request: PresignedPut) => Promise<PresignCheck>;
   ensureBucket(): Promise<void>;
   destroy(): void;
 }
@@ -40,38 +57,71 @@ function isMissing(err: unknown): boolean {
   return e?.name === 'NoSuchKey' || e?.name === 'NotFound' || e?.$metadata?.httpStatusCode === 404;
 }
 
-export function createStorage(config: Pick<Config, 's3'>, endpointOverride?: string): Storage {
+/**
+ * With `embedded`, the server's client talks S3 to the embedded store over its private
+ * socket, and presigned URLs point at the app's own `/storage` route
+ * (`config.s3.publicEndpoint`, set by core/node.ts once the port is known).
+ */
+export function createStorage(
+  config: Pick<Config, 's3'>,
+  embeddedOrEndpoint?: EmbeddedStore | string,
+): Storage {
   const { s3 } = config;
+  const embedded = typeof embeddedOrEndpoint === 'object' ? embeddedOrEndpoint : undefined;
+  const endpointOverride = embedded?.endpoint ?? (embeddedOrEndpoint as string | undefined);
   const endpoint = endpointOverride ?? s3.endpoint;
-  const credentials =
+  const configured =
     s3.accessKeyId && s3.secretAccessKey
       ? { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey }
-      : endpointOverride
-        ? EMBEDDED_CREDENTIALS
-        : undefined;
+      : undefined;
+  const credentials = embedded
+    ? embedded.internalCredentials
+    : (configured ?? (endpointOverride ? EMBEDDED_CREDENTIALS : undefined));
   const options = {
     region: s3.region,
-    forcePathStyle: s3.forcePathStyle,
-    ...(credentials ? { credentials } : {}),
+    forcePathStyle: embedded ? true : s3.forcePathStyle,
     // Checksums on every request are an AWS novelty that other S3 servers may refuse.
     requestChecksumCalculation: 'WHEN_REQUIRED' as const,
     responseChecksumValidation: 'WHEN_REQUIRED' as const,
   };
-  const client = new S3Client({ ...options, ...(endpoint ? { endpoint } : {}) });
+  const client = new S3Client({
+    ...options,
+    ...(credentials ? { credentials } : {}),
+    ...(endpoint ? { endpoint } : {}),
+    ...(embedded ? { requestHandler: { httpAgent: embedded.httpAgent } } : {}),
+  });
   // Presigned URLs are used by clients, which may reach S3 by another name than we do.
-  const publicEndpoint = s3.publicEndpoint ?? endpoint;
-  const presigner =
-    publicEndpoint === endpoint
-      ? client
-      : new S3Client({ ...options, ...(publicEndpoint ? { endpoint: publicEndpoint } : {}) });
+  // Built on first use: the embedded store's public endpoint is known once the app listens.
+  let presigner: S3Client | undefined;
+  const publicEndpoint = () => s3.publicEndpoint ?? endpoint;
+  const getPresigner = (): S3Client => {
+    if (presigner) return presigner;
+    const url = publicEndpoint();
+    const signing = embedded ? embedded.signingCredentials : credentials;
+    presigner =
+      !embedded && url === endpoint
+        ? client
+        : new S3Client({
+            ...options,
+            ...(signing ? { credentials: signing } : {}),
+            ...(url ? { endpoint: url } : {}),
+          });
+    return presigner;
+  };
   const Bucket = s3.bucket;
 
   return {
     bucket: Bucket,
     client,
-    async put(key, body, contentType) {
+    async put(key, body, contentType, length) {
       await client.send(
-        new PutObjectCommand({ Bucket, Key: key, Body: body, ContentType: contentType }),
+        new PutObjectCommand({
+          Bucket,
+          Key: key,
+          Body: body,
+          ContentType: contentType,
+          ...(length === undefined ? {} : { ContentLength: length }),
+        }),
       );
     },
     async get(key) {
@@ -115,11 +165,30 @@ export function createStorage(config: Pick<Config, 's3'>, endpointOverride?: str
     },
     presignPut(key, contentType, length, ttlMs) {
       return getSignedUrl(
-        presigner,
+        getPresigner(),
         new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: length }),
-        { expiresIn: Math.max(1, Math.round(ttlMs / 1000)) },
+        {
+          expiresIn: Math.max(1, Math.round(ttlMs / 1000)),
+          // The presigner leaves content-type unsigned unless told otherwise.
+          signableHeaders: new Set(SIGNED_UPLOAD_HEADERS),
+        },
       );
     },
+    ...(embedded
+      ? {
+          verifyPresignedPut: (request: PresignedPut) =>
+            verifyPresignedPut(
+              {
+                publicEndpoint: () => publicEndpoint() ?? '',
+                bucket: Bucket,
+                region: s3.region,
+                credentials: embedded.signingCredentials,
+                sha256: getPresigner().config.sha256,
+              },
+              request,
+            ),
+        }
+      : {}),
     async ensureBucket() {
       try {
         await client.send(new HeadBucketCommand({ Bucket }));
@@ -134,7 +203,7 @@ export function createStorage(config: Pick<Config, 's3'>, endpointOverride?: str
     },
     destroy() {
       client.destroy();
-      if (presigner !== client) presigner.destroy();
+      if (presigner && presigner !== client) presigner.destroy();
     },
   };
 }
@@ -145,8 +214,9 @@ export interface EmbeddedS3 {
 }
 
 /**
- * The S3-compatible server a newcomer gets without configuring anything:
- * s3rver, in-process, on loopback, keeping objects on disk under DATA_DIR/s3.
+ * A plain s3rver on a loopback TCP port, checking no signatures: the test suite's shared
+ * S3-compatible server. Nodes never use this; their embedded store is
+ * `startEmbeddedStore` (core/embedded-store.ts), reachable only through the app.
  */
 export async function startEmbeddedS3(options: {
   directory: string;

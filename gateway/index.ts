@@ -22,6 +22,9 @@ import { type AppSocket, createFloodGuard, onEvent, type SocketData } from './so
 /** Largest message a client may send; every client event is small. */
 const MAX_MESSAGE_BYTES = 16 * 1024;
 const SYNC_LIMIT = 500;
+/** The 400 body's message for a polling (or unknown-transport) request. */
+export const WEBSOCKET_ONLY =
+  "this server accepts websocket transport only: connect with io(url, { transports: ['websocket'] })";
 const KNOWN_EVENTS = new Set([
   'notifications:sync',
   'auth:renew',
@@ -80,6 +83,19 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     }),
   });
   let draining = false;
+
+  // The gateway serves websocket only, so a plain `io(url)` (which starts with HTTP long
+  // polling) gets engine.io's 400 `Transport unknown` and reports a bare `xhr poll error`.
+  // engine.io answers with `context.message` when one is set, and emits this event with that
+  // same context just before answering: the 400 body then says what to do.
+  io.engine.on(
+    'connection_error',
+    (err: { code: number; context?: { transport?: unknown; message?: string } }) => {
+      if (err.code === 0 && err.context && err.context.transport !== 'websocket') {
+        err.context.message = WEBSOCKET_ONLY;
+      }
+    },
+  );
 
   // Handshake: the access token in `auth.token`, verified like an HTTP request.
   io.use(async (socket, next) => {

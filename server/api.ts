@@ -49,5 +49,33 @@ export function createApi(deps: Deps) {
   api.route(API_PREFIX, v1);
   api.route('/media', createMediaRoutes(deps));
   api.route('/', createViewerRoutes(deps));
+  // The root says where to go instead of a bare 404: JSON for clients, a page for browsers.
+  api.get('/', (c) => {
+    if (/\btext\/html\b/.test(c.req.header('accept') ?? '')) return c.html(ROOT_PAGE);
+    return c.json({ name: 'unimal', links: ROOT_LINKS });
+  });
   return api;
 }
+
+const ROOT_LINKS = {
+  map: '/map',
+  docs: `${API_PREFIX}/docs`,
+  openapi: `${API_PREFIX}/openapi.json`,
+  health: '/healthz',
+};
+
+const ROOT_PAGE = `<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Unimal</title>
+<meta name="viewport" content="width=device-width, initial-scale=1"></head>
+<body style="font-family: system-ui, sans-serif; max-width: 40rem; margin: 3rem auto">
+  <h1>Unimal</h1>
+  <p>A backend for sharing the animals around you. Nothing to see here; try:</p>
+  <ul>
+    <li><a href="${ROOT_LINKS.map}">${ROOT_LINKS.map}</a>: the live map of sightings</li>
+    <li><a href="${ROOT_LINKS.docs}">${ROOT_LINKS.docs}</a>: the API reference</li>
+    <li><a href="${ROOT_LINKS.openapi}">${ROOT_LINKS.openapi}</a>: the OpenAPI document</li>
+  </ul>
+</body>
+</html>
+`;

@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import type { OpenAPIHono } from '@hono/zod-openapi';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -7,7 +8,7 @@ import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Deps } from '../deps.ts';
-import { AppError, toAppError } from '../errors.ts';
+import { AppError, clientAbort, isClientAbort, toAppError } from '../errors.ts';
 import { createOpsRoutes } from './ops.ts';
 import type { AppEnv } from './types.ts';
 
@@ -107,9 +108,24 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
   );
 
   app.onError((thrown, c) => {
-    const err = thrown instanceof HTTPException ? fromHttpException(thrown) : toAppError(thrown);
+    // The client broke off its request (an aborted body, or framing Node's parser refused,
+    // which closes the socket): its doing, so 400 and a debug line, never a 5xx or an error.
+    const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+    const clientGone =
+      isClientAbort(thrown) ||
+      (!(thrown instanceof AppError) &&
+        incoming !== undefined &&
+        !incoming.complete &&
+        (incoming.destroyed || incoming.errored !== null));
+    const err = clientGone
+      ? clientAbort(thrown)
+      : thrown instanceof HTTPException
+        ? fromHttpException(thrown)
+        : toAppError(thrown);
     const log = c.get('log') ?? logger;
-    if (err.report) log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
+    if (clientGone)
+      log.debug({ reason: (thrown as Error)?.message }, 'client broke off the request');
+    else if (err.report) log.error({ err: err.cause ?? err, code: err.code }, 'request failed');
     if (err.retryAfter !== undefined) c.header('Retry-After', String(err.retryAfter));
     // The rest of an oversized body is never read: say the connection ends here, so a
     // client's pool opens a new one instead of reusing a socket about to be dropped.

@@ -1,12 +1,14 @@
 import { OpenAPIHono, z } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
-import { AppError, type ErrorCode } from '../errors.ts';
+import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.ts';
 import type { AppEnv } from './types.ts';
 
 export const ErrorSchema = z
   .object({
     error: z.object({
-      code: z.string().openapi({ example: 'validation_failed' }),
+      code: z.string().openapi({
+        description: `stable and machine-readable, one per status: ${Object.keys(ERROR_STATUS).join(', ')}`,
+      }),
       message: z.string(),
       details: z.unknown().optional(),
     }),
@@ -25,16 +27,58 @@ const DESCRIPTIONS: Partial<Record<ErrorCode, string>> & Record<number, string> 
   503: 'unavailable: a dependency is down; retry later',
 };
 
-/** OpenAPI response entries for the error statuses a route can answer. */
+/** The code each status answers with (the inverse of the contract's code → status). */
+const CODE_OF_STATUS = new Map(
+  Object.entries(ERROR_STATUS).map(([code, status]) => [status, code as ErrorCode]),
+);
+
+/** An example body for each code, as the server words it. */
+const EXAMPLES: Record<ErrorCode, { message: string; details?: unknown }> = {
+  validation_failed: {
+    message: 'displayName: must not contain control characters or bidirectional overrides',
+    details: {
+      in: 'json',
+      fields: [
+        {
+          field: 'displayName',
+          message: 'must not contain control characters or bidirectional overrides',
+        },
+      ],
+    },
+  },
+  unauthorized: { message: 'authentication required' },
+  forbidden: { message: 'not allowed' },
+  not_found: { message: 'post not found' },
+  conflict: { message: 'this handle is taken', details: { field: 'handle' } },
+  payload_too_large: { message: 'request body too large' },
+  unsupported_media_type: { message: 'unsupported content type: send application/json' },
+  rate_limited: { message: 'too many attempts' },
+  unavailable: { message: 'a dependency is unavailable, try again shortly' },
+  internal: { message: 'internal error' },
+};
+
+/**
+ * OpenAPI response entries for the error statuses a route can answer, each with an
+ * example of its own code (the shared Error schema cannot carry one per status).
+ */
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
-    statuses.map((s) => [
-      s,
-      {
-        description: DESCRIPTIONS[s] ?? 'error',
-        content: { 'application/json': { schema: ErrorSchema } },
-      },
-    ]),
+    statuses.map((s) => {
+      const code = CODE_OF_STATUS.get(s);
+      if (!code) throw new Error(`no error code answers with status ${s}`);
+      return [
+        s,
+        {
+          description: DESCRIPTIONS[s] ?? 'error',
+          content: {
+            'application/json': {
+              schema: ErrorSchema,
+              example: { error: { code, ...EXAMPLES[code] } },
+            },
+          },
+        },
+      ];
+    }),
   );
 }
 

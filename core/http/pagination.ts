@@ -1,9 +1,10 @@
 import { z } from '@hono/zod-openapi';
 import { AppError } from '../errors.ts';
+import { queryNumber } from './params.ts';
 
 /** `?limit=` (default 20, max 100) and an opaque `?cursor=`, as the contract says for every list. */
 export const PageQuery = z.object({
-  limit: z.coerce.number().int().min(1).max(100).default(20).openapi({ example: 20 }),
+  limit: queryNumber(z.number().int().min(1).max(100)).default(20).openapi({ example: 20 }),
   cursor: z
     .string()
     .max(500)

@@ -5,7 +5,8 @@ import { type ApiResponse, useTestContext } from '../../../test/helpers/context.
 import { signAccessToken } from './tokens.ts';
 
 const ctx = useTestContext({
-  LOGIN_LIMIT_PER_ACCOUNT: '3',
+  LOGIN_LIMIT_PER_ACCOUNT_IP: '3',
+  LOGIN_LIMIT_PER_ACCOUNT: '6',
   LOGIN_LIMIT_PER_IP: '8',
   SIGNUP_LIMIT_PER_IP: '5',
   TRUST_PROXY: 'true',
@@ -143,22 +144,72 @@ describe('login', () => {
     expect(wrong.body).toEqual(unknown.body);
   });
 
-  it('locks an account after repeated failures, from any IP, and a success clears the count', async () => {
+  it('refuses the guessing (account, IP) pair after repeated failures; a success clears its count', async () => {
     const a = await signup(ctx);
-    const attempt = (password: string) =>
-      ctx.request('POST', '/api/v1/auth/login', {
-        body: { email: a.input.email, password },
-        headers: from(),
-      });
+    const ip = freshIp();
+    const attempt = (password: string, email = a.input.email) =>
+      ctx.request('POST', '/api/v1/auth/login', { body: { email, password }, headers: from(ip) });
     expect((await attempt('wrong-1')).status).toBe(401);
-    expect((await attempt(a.input.password)).status).toBe(200); // clears the failures
+    expect((await attempt(a.input.password)).status).toBe(200); // clears the pair's failures
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await attempt('wrong-2')).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
+    // From this IP even the right password waits: the pair, not the password, is refused.
     const locked = await attempt(a.input.password);
     expect(locked.status).toBe(429);
     expect(locked.body.error.code).toBe('rate_limited');
-    expect(Number(locked.headers.get('retry-after'))).toBeGreaterThan(0);
+    const retryAfter = Number(locked.headers.get('retry-after'));
+    expect(retryAfter).toBeGreaterThan(0);
+    expect(retryAfter).toBeLessThanOrEqual(15 * 60);
+    // Another account from the same IP is not affected.
+    const b = await signup(ctx);
+    expect((await attempt(b.input.password, b.input.email)).status).toBe(200);
+  });
+
+  it("lets the owner in from their own IP after a stranger's wrong guesses elsewhere", async () => {
+    const a = await signup(ctx);
+    const stranger = freshIp();
+    const statuses = [];
+    for (let i = 0; i < 10; i++) {
+      const res = await ctx.request('POST', '/api/v1/auth/login', {
+        body: { email: a.input.email, password: `guess-${i}` },
+        headers: from(stranger),
+      });
+      statuses.push(res.status);
+    }
+    const owner = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: a.input.email, password: a.input.password },
+      headers: from(),
+    });
+    expect(owner.status).toBe(200);
+    expect(owner.body.user.id).toBe(a.id);
+    // The stranger was stopped after the per-(account, IP) limit.
+    expect(statuses).toEqual([401, 401, 401, ...Array(7).fill(429)]);
+  });
+
+  it('stops a distributed attack at the account-wide ceiling, except from IPs the owner used', async () => {
+    const a = await signup(ctx);
+    const home = freshIp();
+    const login = (password: string, ip: string) =>
+      ctx.request('POST', '/api/v1/auth/login', {
+        body: { email: a.input.email, password },
+        headers: from(ip),
+      });
+    expect((await login(a.input.password, home)).status).toBe(200);
+    // A botnet: one guess from each of many addresses, so no (account, IP) pair and no IP
+    // reaches its own limit.
+    const statuses = [];
+    for (let i = 0; i < 7; i++) statuses.push((await login(`guess-${i}`, freshIp())).status);
+    expect(statuses).toEqual([401, 401, 401, 401, 401, 401, 429]);
+    // From an address the account never signed in from, even the right password now waits.
+    const blocked = await login(a.input.password, freshIp());
+    expect(blocked.status).toBe(429);
+    expect(blocked.body.error.code).toBe('rate_limited');
+    expect(Number(blocked.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The owner, from where they signed in before, still gets in; that does not lift the
+    // ceiling for everyone else.
+    expect((await login(a.input.password, home)).status).toBe(200);
+    expect((await login(a.input.password, freshIp())).status).toBe(429);
     // Other accounts are not affected.
     const b = await signup(ctx);
     const other = await ctx.request('POST', '/api/v1/auth/login', {
@@ -168,28 +219,40 @@ describe('login', () => {
     expect(other.status).toBe(200);
   });
 
-  it('counts wrong passwords given to DELETE /me as failed logins of the account', async () => {
+  it('applies the same limits to wrong passwords given to DELETE /me', async () => {
     const a = await signup(ctx);
-    const remove = (password: string) =>
+    const ip = freshIp();
+    const remove = (password: string, at = ip) =>
       ctx.request('DELETE', '/api/v1/me', {
         token: a.accessToken,
         body: { password },
-        headers: from(),
+        headers: from(at),
+      });
+    const login = (at: string) =>
+      ctx.request('POST', '/api/v1/auth/login', {
+        body: { email: a.input.email, password: a.input.password },
+        headers: from(at),
       });
     const statuses = [];
     for (let i = 0; i < 4; i++) statuses.push((await remove(`guess-${i}`)).status);
     expect(statuses).toEqual([401, 401, 401, 429]);
-    // The account is locked for logins too, and even the right password waits.
-    const login = await ctx.request('POST', '/api/v1/auth/login', {
-      body: { email: a.input.email, password: a.input.password },
-      headers: from(),
-    });
-    expect(login.status).toBe(429);
+    // That pair is refused for logins too, even with the right password...
+    const pair = await login(ip);
+    expect(pair.status).toBe(429);
+    expect(Number(pair.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await remove(a.input.password)).status).toBe(429);
+    // ...but the owner elsewhere is not locked out.
+    expect((await login(freshIp())).status).toBe(200);
+    // And they count towards the account-wide ceiling: 3 more from another address reach it.
+    const second = freshIp();
+    const more = [];
+    for (let i = 0; i < 3; i++) more.push((await remove(`again-${i}`, second)).status);
+    expect(more).toEqual([401, 401, 401]);
+    expect((await login(freshIp())).status).toBe(429);
     expect((await ctx.request('GET', '/api/v1/me', { token: a.accessToken })).status).toBe(200);
   });
 
-  it('limits attempts per IP across accounts', async () => {
+  it('limits attempts per IP across accounts, which stops password spraying', async () => {
     const ip = freshIp();
     const statuses = [];
     for (let i = 0; i < 9; i++) {
@@ -201,6 +264,14 @@ describe('login', () => {
     }
     expect(statuses.slice(0, 8)).toEqual(Array(8).fill(401));
     expect(statuses[8]).toBe(429);
+    // Every attempt from that IP now waits, whichever account and password.
+    const u = await signup(ctx);
+    const res = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: u.input.email, password: u.input.password },
+      headers: from(ip),
+    });
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
   });
 
   it('rejects a malformed body with 400', async () => {

@@ -122,7 +122,8 @@ export function createAuthRoutes(deps: Deps) {
 
   router.openapi(signupRoute, async (c) => {
     const body = c.req.valid('json');
-    await limiters.beforeSignup(clientIp(c, config.trustProxy));
+    const ip = clientIp(c, config.trustProxy);
+    await limiters.beforeSignup(ip);
     const [held] =
       await sql`select 1 from handle_holds where handle = ${body.handle} and until > now()`;
     if (held)
@@ -144,6 +145,11 @@ export function createAuthRoutes(deps: Deps) {
         return { user, sessionId };
       });
       metrics.authEvents.inc({ event: 'signup' });
+      // The owner was here: this IP is exempt from the account's backstop limit, like one it
+      // signed in from. Best effort, the account exists either way.
+      await limiters.loginSucceeded(ip, body.email).catch((err: unknown) => {
+        c.get('log').warn({ err }, 'could not remember the signup IP for login limits');
+      });
       return c.json(
         { user: toMe(user), ...(await issueTokens(user.id, sessionId, refresh.token)) },
         201,
@@ -162,18 +168,19 @@ export function createAuthRoutes(deps: Deps) {
 
   router.openapi(loginRoute, async (c) => {
     const { email, password } = c.req.valid('json');
-    await limiters.beforeLogin(clientIp(c, config.trustProxy), email);
+    const ip = clientIp(c, config.trustProxy);
+    await limiters.beforeLogin(ip, email);
     const user = await findUserForLogin(sql, email);
     // Unknown email: spend the same time as a wrong password, then fail the same way.
     const ok = user
       ? await verifyPassword(password, user.passwordHash)
       : await verifyPassword(password, await dummyHash()).then(() => false);
     if (!user || !ok) {
-      await limiters.loginFailed(email);
+      await limiters.loginFailed(ip, email);
       metrics.authEvents.inc({ event: 'login_failed' });
       throw unauthorized('wrong email or password');
     }
-    await limiters.loginSucceeded(email);
+    await limiters.loginSucceeded(ip, email);
     const refresh = newRefreshToken();
     const sessionId = await insertSession(sql, {
       userId: user.id,

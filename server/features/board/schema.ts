@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { queryNumber } from '../../../core/http/params.ts';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../../core/text.ts';
 import { PhotoSchema } from '../photos/schema.ts';
 import { UserSchema } from '../users/schema.ts';
@@ -112,13 +113,11 @@ export const CommentSchema = z
   .openapi('Comment');
 
 export const NearbyQuery = z.object({
-  lat: z.coerce.number().min(-90).max(90),
-  lng: z.coerce.number().min(-180).max(180),
-  radiusKm: z.coerce
-    .number()
-    .gt(0)
-    .max(MAX_NEARBY_RADIUS_KM, `at most ${MAX_NEARBY_RADIUS_KM} km`)
-    .default(5),
+  lat: queryNumber(z.number().min(-90).max(90)),
+  lng: queryNumber(z.number().min(-180).max(180)),
+  radiusKm: queryNumber(
+    z.number().gt(0).max(MAX_NEARBY_RADIUS_KM, `at most ${MAX_NEARBY_RADIUS_KM} km`),
+  ).default(5),
   kind: z.enum(KINDS).optional(),
 });
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { queryNumber } from '../../../core/http/params.ts';
 import { KINDS } from '../board/schema.ts';
 import type { Bbox } from './geo.ts';
 
@@ -31,7 +32,7 @@ export const BboxParam = z
 
 export const CellsQuery = z.object({
   bbox: BboxParam,
-  zoom: z.coerce.number().min(0).max(24),
+  zoom: queryNumber(z.number().min(0).max(24)),
   kind: z.enum(KINDS).optional(),
 });
 

@@ -48,10 +48,11 @@ async function presignedUpload(
     token: user.accessToken,
     body: { contentType: type, size: declaredSize },
   });
+  // As a browser sends it: Content-Length is the body's own (a browser may not set it).
   await fetch(ticket.body.uploadUrl, {
     method: 'PUT',
     body: new Uint8Array(bytes),
-    headers: ticket.body.headers,
+    headers: { 'content-type': ticket.body.headers['content-type'] },
   });
   return ctx.request('POST', `/api/v1/photos/${ticket.body.photoId}/complete`, {
     token: user.accessToken,
@@ -194,7 +195,13 @@ describe('presigned upload', () => {
     });
     expect(ticket.status).toBe(201);
     expect(ticket.body.uploadUrl).toMatch(/X-Amz-Signature=/);
-    expect(ticket.body.headers).toEqual({ 'content-type': 'image/jpeg' });
+    expect(ticket.body.headers).toEqual({
+      'content-type': 'image/jpeg',
+      'content-length': String(bytes.length),
+    });
+    // Type and size are signed, so S3 and MinIO refuse a PUT of anything else.
+    const signed = new URL(ticket.body.uploadUrl).searchParams.get('X-Amz-SignedHeaders');
+    expect(signed?.split(';')).toEqual(['content-length', 'content-type', 'host']);
 
     const early = await ctx.request('POST', `/api/v1/photos/${ticket.body.photoId}/complete`, {
       token: user.accessToken,

@@ -22,7 +22,7 @@ import {
   markReady,
 } from './queries.ts';
 import { CreateUploadBody, PhotoSchema, toPhoto, UploadTicketSchema } from './schema.ts';
-import { receiveMultipartFile, spoolStream } from './upload.ts';
+import { exceedsPhotoLimit, receiveMultipartFile, spoolStream } from './upload.ts';
 
 const photoResponse = (description: string) => ({
   description,
@@ -160,7 +160,7 @@ export function createPhotoRoutes(deps: Deps) {
 
   router.openapi(routes.createUpload, async (c) => {
     const { contentType, size } = c.req.valid('json');
-    if (size > photos.maxBytes)
+    if (exceedsPhotoLimit(size, photos.maxBytes))
       throw new AppError('payload_too_large', `size exceeds ${photos.maxBytes} bytes`);
     const row = await insertPendingPhoto(sql, c.get('auth').userId, { type: contentType, size });
     const uploadUrl = await storage.presignPut(
@@ -173,7 +173,8 @@ export function createPhotoRoutes(deps: Deps) {
       {
         photoId: row.id,
         uploadUrl,
-        headers: { 'content-type': contentType },
+        // Both are signed: a PUT of another type or size is refused by the store.
+        headers: { 'content-type': contentType, 'content-length': String(size) },
         expiresAt: new Date(Date.now() + photos.uploadUrlTtlMs).toISOString(),
       },
       201,
@@ -192,7 +193,7 @@ export function createPhotoRoutes(deps: Deps) {
     if (row.status === 'ready') return c.json(toPhoto(row, config.mediaPublicUrl), 200);
     const head = await storage.head(originalKey(id));
     if (!head) throw conflict('nothing was uploaded for this photo yet');
-    if (head.length > photos.maxBytes) {
+    if (exceedsPhotoLimit(head.length, photos.maxBytes)) {
       await storage.remove([originalKey(id)]);
       throw new AppError('payload_too_large', `the upload exceeds ${photos.maxBytes} bytes`);
     }

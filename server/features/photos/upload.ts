@@ -18,6 +18,14 @@ export interface SpooledFile {
 
 const TMP = path.join(tmpdir(), 'unimal-uploads');
 
+/**
+ * The one size rule of both upload paths (multipart and presigned): a photo of exactly
+ * `maxBytes` (PHOTO_MAX_BYTES, 10 MiB by default) is accepted, one byte more is not.
+ */
+export function exceedsPhotoLimit(bytes: number, maxBytes: number): boolean {
+  return bytes > maxBytes;
+}
+
 function tooLarge(maxBytes: number): AppError {
   return new AppError('payload_too_large', `the file exceeds ${maxBytes} bytes`);
 }
@@ -36,7 +44,7 @@ export async function spoolStream(source: Readable, maxBytes: number): Promise<S
       async function* (chunks: AsyncIterable<Buffer>) {
         for await (const chunk of chunks) {
           bytes += chunk.length;
-          if (bytes > maxBytes) throw tooLarge(maxBytes);
+          if (exceedsPhotoLimit(bytes, maxBytes)) throw tooLarge(maxBytes);
           yield chunk;
         }
       },
@@ -70,7 +78,9 @@ export async function receiveMultipartFile(
   try {
     parser = busboy({
       headers: { 'content-type': contentType },
-      limits: { files: 1, fileSize: options.maxBytes, fields: 20, parts: 25, fieldSize: 4096 },
+      // busboy signals 'limit' on reaching fileSize, not on passing it: one byte more, so
+      // a file of exactly maxBytes is accepted (the spool's count applies the rule itself).
+      limits: { files: 1, fileSize: options.maxBytes + 1, fields: 20, parts: 25, fieldSize: 4096 },
     });
   } catch {
     throw new AppError('validation_failed', 'malformed multipart request');

@@ -45,7 +45,8 @@ const deleteMeRoute = createRoute({
     'Needs the password again, so a stolen access token alone cannot delete an account. The ' +
     'account stops working at once (every session ends, live sockets close); each domain then ' +
     'removes or anonymises its part through the user.deleted event (see the README). Wrong ' +
-    'passwords count against the same limits as failed logins of the account (429).',
+    'passwords count as failed logins of the account from this IP, against the same limits ' +
+    '(429).',
   security: bearerSecurity,
   request: {
     body: {
@@ -90,9 +91,10 @@ export function createUserRoutes(deps: Deps) {
     if (!row) throw unauthorized('account no longer exists');
     // A password check like a login's, counted against the same limits: a stolen access
     // token must not become a way around them to guess the password.
-    await limiters.beforeLogin(clientIp(c, deps.config.trustProxy), row.email);
+    const ip = clientIp(c, deps.config.trustProxy);
+    await limiters.beforeLogin(ip, row.email);
     if (!(await verifyPassword(password, row.passwordHash))) {
-      await limiters.loginFailed(row.email);
+      await limiters.loginFailed(ip, row.email);
       throw unauthorized('wrong password');
     }
     await deps.sql.begin(async (tx) => {
