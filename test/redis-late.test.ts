@@ -33,19 +33,25 @@ const redisPrefix = `test:${inject('runId')}:late:${randomBytes(3).toString('hex
 const dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-late-'));
 const nodes = new Map<RoleName, NodeProcess>();
 let port = 0;
+let releasePort: () => Promise<void> = async () => {};
 let redisUrl = '';
 let redisServer: ChildProcess | undefined;
 let db: Awaited<ReturnType<typeof createTestDatabase>> | undefined;
 
-async function sparePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as { port: number };
-      probe.close(() => resolve(p));
-    });
+/**
+ * A port held until redis-server takes it. A port probed and let go at once could be
+ * handed to any outgoing connection of a busy machine (ephemeral ports) before Redis
+ * binds it seconds later; held by a listener that drops every connection, it stays
+ * ours, and the nodes still see a Redis that is not there.
+ */
+async function holdSparePort(): Promise<{ port: number; release(): Promise<void> }> {
+  const holder = createServer((socket) => socket.destroy());
+  await new Promise<void>((resolve, reject) => {
+    holder.once('error', reject);
+    holder.listen(0, '127.0.0.1', () => resolve());
   });
+  const { port: p } = holder.address() as { port: number };
+  return { port: p, release: () => new Promise<void>((resolve) => holder.close(() => resolve())) };
 }
 
 const readyz = async (node: NodeProcess) => {
@@ -58,7 +64,7 @@ const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 beforeAll(async () => {
   db = await createTestDatabase('late');
-  port = await sparePort();
+  ({ port, release: releasePort } = await holdSparePort());
   redisUrl = `redis://127.0.0.1:${port}/0`;
   const env = {
     ...s3TestEnv(),
@@ -78,6 +84,7 @@ beforeAll(async () => {
 }, 90_000);
 
 afterAll(async () => {
+  await releasePort();
   await Promise.all([...nodes.values()].map((n) => n.stop('SIGKILL')));
   if (redisServer && redisServer.exitCode === null) {
     const gone = new Promise((r) => redisServer!.once('exit', r));
@@ -116,15 +123,24 @@ describe('Redis unreachable at start', { timeout: 90_000 }, () => {
   });
 
   it('serves once Redis answers, without a restart', async () => {
+    await releasePort();
     redisServer = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
+    // A redis-server that could not start would otherwise show up as a 20 s poll timeout.
+    let redisExit: string | undefined;
+    redisServer.once('exit', (code, signal) => {
+      redisExit = `redis-server exited (${code ?? signal})`;
+    });
 
     for (const [name, node] of nodes) {
       await expect
-        .poll(async () => (await readyz(node)).status, { timeout: 20_000, interval: 200 })
+        .poll(async () => redisExit ?? (await readyz(node)).status, {
+          timeout: 20_000,
+          interval: 200,
+        })
         .toBe(200);
       expect(alive(node), name).toBe(true);
     }
