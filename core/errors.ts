@@ -90,23 +90,6 @@ const UNAVAILABLE_CODES = new Set([
   '53300', // too_many_connections
 ]);
 
-/**
- * Whether `err` says the client broke off its own request: Node's `aborted` (a socket
- * closed mid-body, or closed by the HTTP parser on broken framing such as a chunk size
- * that is not hex), or @hono/node-server's wording of the same. That is the client's
- * doing, not a dependency's, even though Node gives it the code ECONNRESET.
- */
-export function isClientAbort(err: unknown): boolean {
-  if (!(err instanceof Error)) return false;
-  const code = (err as { code?: unknown }).code;
-  return (
-    (code === 'ECONNRESET' && err.message === 'aborted') ||
-    code === 'ERR_STREAM_PREMATURE_CLOSE' ||
-    err.message === 'Error: aborted' ||
-    err.message === 'Client connection prematurely closed.'
-  );
-}
-
 /** A request whose body never arrived whole: 400, never a fault of ours (no error log, no 5xx). */
 export const clientAbort = (cause?: unknown) =>
   new AppError(
@@ -116,13 +99,14 @@ export const clientAbort = (cause?: unknown) =>
   );
 
 /**
- * Maps an unknown thrown value to an AppError: our own errors pass through, a client
- * that broke off its request becomes 400, a dependency that cannot be reached becomes
- * 503 `unavailable`, anything else 500.
+ * Maps an unknown thrown value to an AppError: our own errors pass through, a
+ * dependency that cannot be reached becomes 503 `unavailable`, anything else 500.
+ * (A client that broke off its request is told apart by the HTTP layer from the
+ * request's own state: the same `aborted` error also comes from a storage server
+ * that resets a response, which is a dependency failing.)
  */
 export function toAppError(err: unknown): AppError {
   if (err instanceof AppError) return err;
-  if (isClientAbort(err)) return clientAbort(err);
   const code = (err as { code?: unknown } | null)?.code;
   const message = err instanceof Error ? err.message : '';
   if (

@@ -1,3 +1,10 @@
+import { once } from 'node:events';
+import { get } from 'node:http';
+import { type AddressInfo, createServer } from 'node:net';
+import { Writable } from 'node:stream';
+import { serve } from '@hono/node-server';
+import { Hono } from 'hono';
+import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { request, useTestContext } from '../../test/helpers/context.ts';
 import { baseTestEnv } from '../../test/helpers/env.ts';
@@ -165,6 +172,58 @@ describe('plumbing', () => {
       expect(me.status).toBe(401);
     } finally {
       await closeDeps(deps);
+    }
+  });
+});
+
+describe('a dependency that breaks off its response', () => {
+  it('is a 503 and an error log, not a client abort, even though Node calls it `aborted`', async () => {
+    // A storage-like server that declares 100 bytes, sends 10, and hangs up: Node's HTTP
+    // client raises ECONNRESET "aborted", the very error a client's broken body raises.
+    const upstream = createServer((socket) => {
+      socket.once('data', () => {
+        socket.write('HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789');
+        setImmediate(() => socket.destroy());
+      });
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    const upstreamPort = (upstream.address() as AddressInfo).port;
+    const lines: Array<{ level: number; msg: string }> = [];
+    const logger = pino(
+      { level: 'debug' },
+      new Writable({
+        write(chunk, _enc, done) {
+          for (const l of String(chunk).split('\n').filter(Boolean)) lines.push(JSON.parse(l));
+          done();
+        },
+      }),
+    );
+    const api = new Hono().get('/api/v1/original', async () => {
+      const body = await new Promise<string>((resolve, reject) => {
+        get(`http://127.0.0.1:${upstreamPort}/`, (res) => {
+          let text = '';
+          res.on('data', (c) => {
+            text += c;
+          });
+          res.on('end', () => resolve(text));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      return new Response(body);
+    });
+    const app = createHttpApp({ ...ctx.deps, logger }, { api: api as never });
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    await once(server, 'listening');
+    try {
+      const res = await fetch(
+        `http://127.0.0.1:${(server.address() as AddressInfo).port}/api/v1/original`,
+      );
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('unavailable');
+      expect(lines.some((l) => l.level === 50 && l.msg === 'request failed')).toBe(true);
+    } finally {
+      await new Promise((r) => server.close(r));
+      await new Promise((r) => upstream.close(r));
     }
   });
 });

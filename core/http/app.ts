@@ -8,7 +8,7 @@ import { requestId } from 'hono/request-id';
 import { matchedRoutes } from 'hono/route';
 import { secureHeaders } from 'hono/secure-headers';
 import type { Deps } from '../deps.ts';
-import { AppError, clientAbort, isClientAbort, toAppError } from '../errors.ts';
+import { AppError, clientAbort, toAppError } from '../errors.ts';
 import { createOpsRoutes } from './ops.ts';
 import type { AppEnv } from './types.ts';
 
@@ -110,13 +110,14 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
   app.onError((thrown, c) => {
     // The client broke off its request (an aborted body, or framing Node's parser refused,
     // which closes the socket): its doing, so 400 and a debug line, never a 5xx or an error.
+    // Told from the request's own state, never from the error alone: a storage server that
+    // resets a response raises the very same `aborted`, and that is a dependency failing.
     const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
     const clientGone =
-      isClientAbort(thrown) ||
-      (!(thrown instanceof AppError) &&
-        incoming !== undefined &&
-        !incoming.complete &&
-        (incoming.destroyed || incoming.errored !== null));
+      !(thrown instanceof AppError) &&
+      incoming !== undefined &&
+      !incoming.complete &&
+      (incoming.destroyed || incoming.errored !== null);
     const err = clientGone
       ? clientAbort(thrown)
       : thrown instanceof HTTPException
