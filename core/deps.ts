@@ -22,8 +22,12 @@ export interface Deps {
   emitter: SocketEmitter;
   /** Live sessions this node has checked, forgotten when any node revokes them. */
   sessions: SessionCache;
-  /** Flipped when shutdown begins, so /readyz answers 503 while requests drain. */
-  lifecycle: { shuttingDown: boolean };
+  /**
+   * `shuttingDown` is flipped when shutdown begins, so /readyz answers 503 while requests
+   * drain; `checks` are the roles' own readiness conditions (the gateway's push
+   * subscription), each answering a problem in words, or undefined when fine.
+   */
+  lifecycle: { shuttingDown: boolean; checks?: Map<string, () => Promise<string | undefined>> };
 }
 
 export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps {
@@ -47,7 +51,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
         logger,
         metrics,
       }),
-    lifecycle: overrides.lifecycle ?? { shuttingDown: false },
+    lifecycle: overrides.lifecycle ?? { shuttingDown: false, checks: new Map() },
   };
 }
 

@@ -10,7 +10,7 @@ import {
   userRoom,
 } from '../core/contract.ts';
 import { AppError } from '../core/errors.ts';
-import { channelPrefix, closeRedis, reportRejections } from '../core/redis.ts';
+import { channelPrefix, closeRedis, redisLocation, reportRejections } from '../core/redis.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
 import { authenticate } from '../server/features/auth/authenticate.ts';
 import { mapRoom, resolutionForZoom, subscriptionCells } from '../server/features/map/geo.ts';
@@ -63,6 +63,17 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     onAdapterError,
   );
   pub.on('error', () => {});
+  // Ready only once pushes can arrive: the subscriber reconnects on its own schedule, and
+  // a PING on it answers after the (re)subscriptions queued before it.
+  deps.lifecycle.checks?.set('gateway', async () => {
+    if (sub.status !== 'ready') return `push subscription down (${redisLocation(sub)})`;
+    try {
+      await sub.ping();
+      return undefined;
+    } catch {
+      return `push subscription down (${redisLocation(sub)})`;
+    }
+  });
   sub.on('error', () => {});
 
   const io = new Server<
@@ -278,6 +289,7 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
     io,
     async stop() {
       draining = true;
+      deps.lifecycle.checks?.delete('gateway');
       clearInterval(sessionCheck);
       // Tell local clients, then drop their transports without a Socket.IO
       // disconnect: clients see "transport close" and reconnect (to another node).

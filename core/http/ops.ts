@@ -49,11 +49,25 @@ export function createOpsRoutes(deps: Deps): Hono<AppEnv> {
         (err) => redisProblem(deps.redis, err),
       ),
     ]);
-    const ready = postgres.ok && redis.ok && !deps.lifecycle.shuttingDown;
+    // The roles' own conditions, such as a gateway whose push subscription is not back yet.
+    const roles: Record<string, { ok: boolean; error?: string }> = {};
+    await Promise.all(
+      [...(deps.lifecycle.checks ?? [])].map(async ([name, problem]) => {
+        const error = await withTimeout(problem(), CHECK_TIMEOUT_MS).catch((err: unknown) =>
+          err instanceof Error ? err.message : String(err),
+        );
+        roles[name] = error === undefined ? { ok: true } : { ok: false, error };
+      }),
+    );
+    const ready =
+      postgres.ok &&
+      redis.ok &&
+      Object.values(roles).every((r) => r.ok) &&
+      !deps.lifecycle.shuttingDown;
     return c.json(
       {
         status: ready ? 'ready' : deps.lifecycle.shuttingDown ? 'shutting_down' : 'unavailable',
-        checks: { postgres, redis },
+        checks: { postgres, redis, ...roles },
       },
       ready ? 200 : 503,
     );
