@@ -78,6 +78,24 @@ describe('loadConfig', () => {
     );
   });
 
+  it('refuses a per-account login ceiling below the per-(account, IP) limit', () => {
+    const dir = tempDir();
+    expect(() =>
+      loadConfig({ DATA_DIR: dir, LOGIN_LIMIT_PER_ACCOUNT: '5', LOGIN_LIMIT_PER_ACCOUNT_IP: '6' }),
+    ).toThrowError(
+      /^invalid configuration:\n {2}LOGIN_LIMIT_PER_ACCOUNT: must be at least LOGIN_LIMIT_PER_ACCOUNT_IP \(6\); got 5$/,
+    );
+    // Against the default per-(account, IP) limit of 10 too.
+    expect(() => loadConfig({ DATA_DIR: dir, LOGIN_LIMIT_PER_ACCOUNT: '9' })).toThrow(ConfigError);
+    // Equal is allowed.
+    const config = loadConfig({
+      DATA_DIR: dir,
+      LOGIN_LIMIT_PER_ACCOUNT: '6',
+      LOGIN_LIMIT_PER_ACCOUNT_IP: '6',
+    });
+    expect(config.loginLimit).toMatchObject({ perAccount: 6, perAccountIp: 6 });
+  });
+
   it('requires JWT_SECRET in production', () => {
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(ConfigError);
     expect(() => loadConfig({ NODE_ENV: 'production' })).toThrow(/JWT_SECRET/);

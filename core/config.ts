@@ -239,6 +239,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       'invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production',
     );
   }
+  // The account-wide ceiling is a backstop above the per-(account, IP) limit: below it, one
+  // address could lock the owner out everywhere, which the per-pair limit exists to prevent.
+  if (env.LOGIN_LIMIT_PER_ACCOUNT < env.LOGIN_LIMIT_PER_ACCOUNT_IP) {
+    throw new ConfigError(
+      `invalid configuration:\n  LOGIN_LIMIT_PER_ACCOUNT: must be at least LOGIN_LIMIT_PER_ACCOUNT_IP (${env.LOGIN_LIMIT_PER_ACCOUNT_IP}); got ${env.LOGIN_LIMIT_PER_ACCOUNT}`,
+    );
+  }
   return {
     env: env.NODE_ENV,
     port: env.PORT,

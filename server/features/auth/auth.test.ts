@@ -219,6 +219,52 @@ describe('login', () => {
     expect(other.status).toBe(200);
   });
 
+  it('counts concurrent guesses up front: a burst from one IP gets no more than the pair limit', async () => {
+    const a = await signup(ctx);
+    const ip = freshIp();
+    // All fired at once, so none of them has finished its password check when the others start.
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ctx.request('POST', '/api/v1/auth/login', {
+          body: { email: a.input.email, password: `burst-${i}` },
+          headers: from(ip),
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    for (const refused of results.filter((r) => r.status === 429)) {
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    }
+    // The burst stayed within the pair's share of the account ceiling: the owner elsewhere gets in.
+    const owner = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: a.input.email, password: a.input.password },
+      headers: from(),
+    });
+    expect(owner.status).toBe(200);
+  });
+
+  it('counts concurrent guesses from many IPs against the account ceiling up front', async () => {
+    const a = await signup(ctx);
+    const home = freshIp();
+    const login = (password: string, ip: string) =>
+      ctx.request('POST', '/api/v1/auth/login', {
+        body: { email: a.input.email, password },
+        headers: from(ip),
+      });
+    expect((await login(a.input.password, home)).status).toBe(200);
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => login(`botnet-${i}`, freshIp())),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(6);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    expect((await login(a.input.password, freshIp())).status).toBe(429);
+    // The owner's known IP is still exempt from the ceiling.
+    expect((await login(a.input.password, home)).status).toBe(200);
+  });
+
   it('applies the same limits to wrong passwords given to DELETE /me', async () => {
     const a = await signup(ctx);
     const ip = freshIp();
@@ -250,6 +296,29 @@ describe('login', () => {
     expect(more).toEqual([401, 401, 401]);
     expect((await login(freshIp())).status).toBe(429);
     expect((await ctx.request('GET', '/api/v1/me', { token: a.accessToken })).status).toBe(200);
+  });
+
+  it('counts concurrent wrong passwords given to DELETE /me up front too', async () => {
+    const a = await signup(ctx);
+    const ip = freshIp();
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        ctx.request('DELETE', '/api/v1/me', {
+          token: a.accessToken,
+          body: { password: `burst-${i}` },
+          headers: from(ip),
+        }),
+      ),
+    );
+    const statuses = results.map((r) => r.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(3);
+    expect(statuses.filter((s) => s !== 401 && s !== 429)).toEqual([]);
+    // Still the owner's account, and they still sign in from elsewhere.
+    const login = await ctx.request('POST', '/api/v1/auth/login', {
+      body: { email: a.input.email, password: a.input.password },
+      headers: from(),
+    });
+    expect(login.status).toBe(200);
   });
 
   it('limits attempts per IP across accounts, which stops password spraying', async () => {

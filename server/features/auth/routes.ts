@@ -147,7 +147,7 @@ export function createAuthRoutes(deps: Deps) {
       metrics.authEvents.inc({ event: 'signup' });
       // The owner was here: this IP is exempt from the account's backstop limit, like one it
       // signed in from. Best effort, the account exists either way.
-      await limiters.loginSucceeded(ip, body.email).catch((err: unknown) => {
+      await limiters.rememberIp(ip, body.email).catch((err: unknown) => {
         c.get('log').warn({ err }, 'could not remember the signup IP for login limits');
       });
       return c.json(
@@ -169,14 +169,23 @@ export function createAuthRoutes(deps: Deps) {
   router.openapi(loginRoute, async (c) => {
     const { email, password } = c.req.valid('json');
     const ip = clientIp(c, config.trustProxy);
+    // Counted before the password is checked, so parallel guesses cannot outrun the limits.
     await limiters.beforeLogin(ip, email);
-    const user = await findUserForLogin(sql, email);
-    // Unknown email: spend the same time as a wrong password, then fail the same way.
-    const ok = user
-      ? await verifyPassword(password, user.passwordHash)
-      : await verifyPassword(password, await dummyHash()).then(() => false);
+    let user: Awaited<ReturnType<typeof findUserForLogin>>;
+    let ok: boolean;
+    try {
+      user = await findUserForLogin(sql, email);
+      // Unknown email: spend the same time as a wrong password, then fail the same way.
+      ok = user
+        ? await verifyPassword(password, user.passwordHash)
+        : await verifyPassword(password, await dummyHash()).then(() => false);
+    } catch (err) {
+      // No password was checked (the database failed, say): the attempt is not held against anyone.
+      await limiters.attemptAborted(ip, email).catch(() => undefined);
+      throw err;
+    }
     if (!user || !ok) {
-      await limiters.loginFailed(ip, email);
+      // A wrong password keeps the points beforeLogin counted.
       metrics.authEvents.inc({ event: 'login_failed' });
       throw unauthorized('wrong email or password');
     }

@@ -92,11 +92,18 @@ export function createUserRoutes(deps: Deps) {
     // A password check like a login's, counted against the same limits: a stolen access
     // token must not become a way around them to guess the password.
     const ip = clientIp(c, deps.config.trustProxy);
+    // Counted before the check, so parallel guesses cannot outrun the limits.
     await limiters.beforeLogin(ip, row.email);
-    if (!(await verifyPassword(password, row.passwordHash))) {
-      await limiters.loginFailed(ip, row.email);
-      throw unauthorized('wrong password');
-    }
+    const ok = await verifyPassword(password, row.passwordHash).catch(async (err: unknown) => {
+      await limiters.attemptAborted(ip, row.email).catch(() => undefined);
+      throw err;
+    });
+    // A wrong password keeps the points beforeLogin counted.
+    if (!ok) throw unauthorized('wrong password');
+    // Best effort: only gives the account its point back, the deletion goes ahead either way.
+    await limiters.passwordAccepted(ip, row.email).catch((err: unknown) => {
+      c.get('log').warn({ err }, 'could not give a login-limit point back');
+    });
     await deps.sql.begin(async (tx) => {
       const [marked] = await tx`
         update users set deleted_at = now() where id = ${userId} and deleted_at is null returning 1`;
