@@ -40,6 +40,16 @@ async function openViewer() {
   return { page, errors };
 }
 
+/** A watcher signed in to the viewer, and a second user who posts the sightings. */
+async function signedInViewer() {
+  const watcher = await api.signup();
+  const poster = await api.signup();
+  const { page, errors } = await openViewer();
+  await page.goto(`${base}/map`);
+  await signIn(page, watcher);
+  return { watcher, poster, page, errors };
+}
+
 async function signIn(page: Page, user: HttpUser) {
   await page.fill('input[name=email]', user.input.email);
   await page.fill('input[name=password]', user.input.password);
@@ -105,11 +115,7 @@ async function expectSignInOnTop(page: Page) {
 it('stays live across several access-token expiries: sightings posted after each still show up', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
-  await signIn(page, watcher);
+  const { poster, page, errors } = await signedInViewer();
 
   const seen = new Set<string>();
   for (let round = 0; round < 3; round++) {
@@ -130,11 +136,7 @@ it('stays live across several access-token expiries: sightings posted after each
 it('a reload on an expired access token recovers the map with the refresh token', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
-  await signIn(page, watcher);
+  const { poster, page, errors } = await signedInViewer();
 
   // Away from the viewer (same origin, same tab: sessionStorage stays) until its access
   // token has expired, as after a sleep; then back to the map.
@@ -156,11 +158,7 @@ it('a reload on an expired access token recovers the map with the refresh token'
 it('a handshake refused as unauthorized (a clock that believes the token is good) refreshes and reconnects', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
-  await signIn(page, watcher);
+  const { poster, page, errors } = await signedInViewer();
 
   await page.goto(`${base}/healthz`);
   const expired = (await storedToken(page))!;
@@ -187,11 +185,7 @@ it('a handshake refused as unauthorized (a clock that believes the token is good
 it('a page asleep past its token expiry recovers when it wakes', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
-  await signIn(page, watcher);
+  const { poster, page, errors } = await signedInViewer();
 
   // No script runs while paused in the debugger: no renewal, and the gateway closes the
   // socket at expiry.
@@ -217,11 +211,7 @@ it('a page asleep past its token expiry recovers when it wakes', {
 it('after a logout elsewhere the viewer shows the sign-in form on top, and signing in again works', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
-  await signIn(page, watcher);
+  const { watcher, poster, page, errors } = await signedInViewer();
 
   // Log the viewer's session out through the API, with the refresh token it holds (even
   // if it has rotated since, a spent token of the family ends the session as well).
