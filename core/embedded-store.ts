@@ -1,5 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { linkSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -47,6 +47,8 @@ export async function startEmbeddedStore(options: {
   dataDir: string;
   credentials?: S3Credentials;
 }): Promise<EmbeddedStore> {
+  // First, before anything listens: an unusable secret stops the start.
+  const signingCredentials = options.credentials ?? localSigningCredentials(options.dataDir);
   mkdirSync(options.directory, { recursive: true });
   const s3 = new S3rver({
     silent: true,
@@ -75,7 +77,7 @@ export async function startEmbeddedStore(options: {
     endpoint: 'http://localhost',
     httpAgent,
     internalCredentials: S3RVER_ACCOUNT,
-    signingCredentials: options.credentials ?? localSigningCredentials(options.dataDir),
+    signingCredentials,
     async close() {
       httpAgent.destroy();
       await new Promise<void>((resolve) => {
@@ -88,30 +90,49 @@ export async function startEmbeddedStore(options: {
   };
 }
 
+/** Shorter than this, a signing secret is refused (it is 64 characters when generated). */
+const MIN_SECRET_LENGTH = 32;
+
 /**
  * Outside a configured key pair, the presigning secret is generated once and kept in
  * the data folder (as the JWT secret is): URLs stay valid across restarts, and nobody
  * can sign one without reading DATA_DIR.
  */
-function localSigningCredentials(dataDir: string): S3Credentials {
+export function localSigningCredentials(dataDir: string): S3Credentials {
   const file = path.join(dataDir, 's3-signing-secret');
+  const read = (): string => {
+    const secret = readFileSync(file, 'utf8').trim();
+    if (secret.length < MIN_SECRET_LENGTH) {
+      throw new Error(
+        `${file} holds a signing secret of ${secret.length} characters (at least ${MIN_SECRET_LENGTH} are needed): delete the file to have a new one generated (unused upload URLs stop working), or set S3 credentials`,
+      );
+    }
+    return secret;
+  };
   const credentials = (secret: string) => ({
     accessKeyId: 'unimal-embedded',
     secretAccessKey: secret,
   });
   try {
-    const existing = readFileSync(file, 'utf8').trim();
-    if (existing.length >= 32) return credentials(existing);
-  } catch {
+    return credentials(read());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     // not there yet: generated below
   }
   mkdirSync(dataDir, { recursive: true });
   const secret = randomBytes(48).toString('base64url');
+  // Written whole under a private name, then linked into place: the file is never seen
+  // half-written, and of two processes racing here the second finds the first's secret.
+  const temp = `${file}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+  writeFileSync(temp, `${secret}\n`, { flag: 'wx', mode: 0o600 });
   try {
-    writeFileSync(file, `${secret}\n`, { flag: 'wx', mode: 0o600 });
+    linkSync(temp, file);
     return credentials(secret);
-  } catch {
-    return credentials(readFileSync(file, 'utf8').trim());
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    return credentials(read());
+  } finally {
+    rmSync(temp, { force: true });
   }
 }
 
@@ -227,6 +248,13 @@ export async function verifyPresignedPut(
     expiresIn: +expires,
     signableHeaders: new Set(SIGNED_UPLOAD_HEADERS),
   });
+  // The signer sets the credential scope and signed headers itself: the request's own
+  // values must be the ones it signed, not merely present.
+  for (const [name, value] of Object.entries(expected.query ?? {})) {
+    if (name !== 'X-Amz-Signature' && params[name] !== value) {
+      return denied(`${name} is not the one signed`, 'SignatureDoesNotMatch');
+    }
+  }
   const want = Buffer.from(String(expected.query?.['X-Amz-Signature'] ?? ''));
   const got = Buffer.from(signature);
   if (want.length !== got.length || !timingSafeEqual(want, got)) {

@@ -23,6 +23,8 @@ import {
 
 /** Credentials the test server (s3rver on loopback) accepts (it does not check them). */
 const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+/** How long a request to the embedded store may stay idle (no byte either way). */
+const EMBEDDED_IDLE_TIMEOUT_MS = 60_000;
 
 /**
  * Object storage through @aws-sdk/client-s3 only: AWS, MinIO, or the embedded
@@ -31,8 +33,17 @@ const EMBEDDED_CREDENTIALS = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' 
 export interface Storage {
   bucket: string;
   client: S3Client;
-  /** A stream body needs its `length` (S3 wants to know it before the first byte). */
-  put(key: string, body: Buffer | Readable, contentType: string, length?: number): Promise<void>;
+  /**
+   * A stream body needs its `length` (S3 wants to know it before the first byte). Aborting
+   * `signal` ends the request to the store (say, when the stream feeding the body failed).
+   */
+  put(
+    key: string,
+    body: Buffer | Readable,
+    contentType: string,
+    length?: number,
+    signal?: AbortSignal,
+  ): Promise<void>;
   get(key: string): Promise<{ body: Readable; contentType?: string; length?: number } | undefined>;
   head(key: string): Promise<{ length: number; contentType?: string } | undefined>;
   /** Deletes keys; missing keys count as deleted (S3 semantics), so it is idempotent. */
@@ -42,7 +53,13 @@ export interface Storage {
    * (`X-Amz-SignedHeaders=content-length;content-type;host`), so S3, MinIO and the embedded
    * store all refuse a PUT of another type or size.
    */
-  presignPut(key: string, contentType: string, length: number, ttlMs: number): Promise<string>;
+  presignPut(
+    key: string,
+    contentType: string,
+    length: number,
+    ttlMs: number,
+    options?: { signingDate?: Date },
+  ): Promise<string>;
   /**
    * Only with the embedded store: checks a client's PUT against the URL this server
    * presigned (the app's `/storage` route calls it before writing anything).
@@ -88,7 +105,17 @@ export function createStorage(
     ...options,
     ...(credentials ? { credentials } : {}),
     ...(endpoint ? { endpoint } : {}),
-    ...(embedded ? { requestHandler: { httpAgent: embedded.httpAgent } } : {}),
+    // A request to the embedded store that stalls (a client's upload that stopped feeding
+    // its body) is dropped instead of holding a socket and a handler for minutes.
+    ...(embedded
+      ? {
+          requestHandler: {
+            httpAgent: embedded.httpAgent,
+            connectionTimeout: 5_000,
+            socketTimeout: EMBEDDED_IDLE_TIMEOUT_MS,
+          },
+        }
+      : {}),
   });
   // Presigned URLs are used by clients, which may reach S3 by another name than we do.
   // Built on first use: the embedded store's public endpoint is known once the app listens.
@@ -113,7 +140,7 @@ export function createStorage(
   return {
     bucket: Bucket,
     client,
-    async put(key, body, contentType, length) {
+    async put(key, body, contentType, length, signal) {
       await client.send(
         new PutObjectCommand({
           Bucket,
@@ -122,6 +149,7 @@ export function createStorage(
           ContentType: contentType,
           ...(length === undefined ? {} : { ContentLength: length }),
         }),
+        signal ? { abortSignal: signal } : {},
       );
     },
     async get(key) {
@@ -163,7 +191,7 @@ export function createStorage(
         }
       }
     },
-    presignPut(key, contentType, length, ttlMs) {
+    presignPut(key, contentType, length, ttlMs, presignOptions) {
       return getSignedUrl(
         getPresigner(),
         new PutObjectCommand({ Bucket, Key: key, ContentType: contentType, ContentLength: length }),
@@ -171,6 +199,7 @@ export function createStorage(
           expiresIn: Math.max(1, Math.round(ttlMs / 1000)),
           // The presigner leaves content-type unsigned unless told otherwise.
           signableHeaders: new Set(SIGNED_UPLOAD_HEADERS),
+          ...(presignOptions?.signingDate ? { signingDate: presignOptions.signingDate } : {}),
         },
       );
     },

@@ -1,11 +1,12 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../../../core/config.ts';
+import { localSigningCredentials, startEmbeddedStore } from '../../../core/embedded-store.ts';
 import { type RunningNode, startNode } from '../../../core/node.ts';
 import { connectRedis } from '../../../core/redis.ts';
 import { type SignedUpUser, signup } from '../../../test/helpers/builders.ts';
@@ -117,6 +118,56 @@ async function put(
   });
   return { status: res.status, text: await res.text() };
 }
+
+/**
+ * A PUT over a raw socket: headers announcing `length` bytes, then only what the test
+ * writes, so it can stop (or cut the connection) mid-body.
+ */
+function rawPut(url: string, headers: Record<string, string>, length: number) {
+  const u = new URL(url);
+  const socket = net.connect(Number(u.port), '127.0.0.1');
+  socket.on('error', () => {});
+  let response = '';
+  socket.on('data', (d) => {
+    response += d.toString('latin1');
+  });
+  const closed = new Promise<string>((resolve) => socket.on('close', () => resolve(response)));
+  socket.write(
+    `PUT ${u.pathname}${u.search} HTTP/1.1\r\nHost: ${u.host}\r\n` +
+      `Content-Type: ${headers['content-type']}\r\nContent-Length: ${length}\r\n` +
+      'Connection: close\r\n\r\n',
+  );
+  return { socket, closed };
+}
+
+/** Watches the node's `storage.put`: resolves `started` on the first call, records how each ends. */
+function watchPut() {
+  const storage = node!.deps.storage;
+  const original = storage.put;
+  const settled: Array<Promise<'resolved' | 'rejected'>> = [];
+  let onStart: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    onStart = resolve;
+  });
+  storage.put = (...args) => {
+    const p = original.apply(storage, args);
+    settled.push(
+      p.then(
+        () => 'resolved' as const,
+        () => 'rejected' as const,
+      ),
+    );
+    onStart();
+    return p;
+  };
+  return { started, settled, restore: () => (storage.put = original) };
+}
+
+const within = <T>(p: Promise<T>, ms: number) =>
+  Promise.race([
+    p,
+    new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), ms).unref()),
+  ]);
 
 describe('the embedded store', () => {
   it('listens on no TCP port of its own: the app port is the only one', () => {
@@ -260,13 +311,14 @@ describe('the embedded store', () => {
     const user = await signup(ctx);
     const bytes = await phoneJpeg();
     const t = await ticket(user, 'image/jpeg', bytes.length);
+    // Signed 5 s ago for 1 s: expired already, with no waiting.
     const short = await node!.deps.storage.presignPut(
       originalKey(t.photoId),
       'image/jpeg',
       bytes.length,
       1000,
+      { signingDate: new Date(Date.now() - 5000) },
     );
-    await new Promise((r) => setTimeout(r, 2100));
     const res = await put(short, bytes, t.headers);
     expect(res.status).toBe(403);
     expect(res.text).toMatch(/expired/);
@@ -277,6 +329,103 @@ describe('the embedded store', () => {
     expect(again.status).toBe(403);
     expect(again.text).toMatch(/SignatureDoesNotMatch/);
     expect(await node!.deps.storage.head(originalKey(t.photoId))).toBeUndefined();
+  });
+
+  it('refuses an edited X-Amz-SignedHeaders or X-Amz-Credential', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const t = await ticket(user, 'image/jpeg', bytes.length);
+    const edits: Array<[string, (v: string) => string]> = [
+      ['X-Amz-SignedHeaders', (v) => `${v};x-extra`],
+      ['X-Amz-SignedHeaders', () => 'host'],
+      ['X-Amz-Credential', (v) => v.replace(/^[^/]+/, 'someone-else')],
+      ['X-Amz-Credential', (v) => v.replace('/s3/', '/ec2/')],
+    ];
+    for (const [name, edit] of edits) {
+      const url = new URL(t.uploadUrl);
+      url.searchParams.set(name, edit(url.searchParams.get(name)!));
+      const res = await put(url.toString(), bytes, t.headers);
+      const what = `${name}=${url.searchParams.get(name)}`;
+      expect.soft(res.status, what).toBe(403);
+      expect.soft(res.text, what).toMatch(/SignatureDoesNotMatch/);
+    }
+    expect(await node!.deps.storage.head(originalKey(t.photoId))).toBeUndefined();
+    expect((await put(t.uploadUrl, bytes, t.headers)).status).toBe(200);
+  });
+
+  it('survives a client cutting its upload off mid-body, and drops the store request', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const t = await ticket(user, 'image/jpeg', bytes.length);
+    const watch = watchPut();
+    try {
+      const cut = rawPut(t.uploadUrl, t.headers, bytes.length);
+      cut.socket.write(bytes.subarray(0, bytes.length >> 1));
+      await watch.started;
+      await new Promise((r) => setTimeout(r, 100));
+      cut.socket.destroy();
+      // The write to the store ends with the client's body, not minutes later.
+      expect(await within(watch.settled[0]!, 5000)).toBe('rejected');
+    } finally {
+      watch.restore();
+    }
+    // The node is still there. (s3rver may keep the half it got: complete refuses a size
+    // other than the declared one, and the next whole PUT replaces it.)
+    expect((await call('GET', '/healthz')).status).toBe(200);
+    const half = await node!.deps.storage.head(originalKey(t.photoId));
+    expect(half?.length ?? 0).toBeLessThan(bytes.length);
+    // The same URL, sent whole, works; so does another photo's.
+    expect((await put(t.uploadUrl, bytes, t.headers)).status).toBe(200);
+    expect((await node!.deps.storage.head(originalKey(t.photoId)))?.length).toBe(bytes.length);
+    const other = await ticket(user, 'image/jpeg', bytes.length);
+    expect((await put(other.uploadUrl, bytes, other.headers)).status).toBe(200);
+    const done = await call('POST', `/api/v1/photos/${t.photoId}/complete`, {
+      token: user.accessToken,
+    });
+    expect(done.status).toBe(200);
+  });
+
+  it('an upload finishing after its photo went is refused and its object queued for removal', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const t = await ticket(user, 'image/jpeg', bytes.length);
+    const key = originalKey(t.photoId);
+    const watch = watchPut();
+    let answer: string;
+    try {
+      const late = rawPut(t.uploadUrl, t.headers, bytes.length);
+      late.socket.write(bytes.subarray(0, bytes.length >> 1));
+      await watch.started;
+      // Checked pending before the write; gone while the body comes in.
+      await node!.deps.sql`delete from photos where id = ${t.photoId}`;
+      late.socket.write(bytes.subarray(bytes.length >> 1));
+      answer = await late.closed;
+    } finally {
+      watch.restore();
+    }
+    expect(answer).toMatch(/^HTTP\/1\.1 403/);
+    expect(answer).toMatch(/AccessDenied/);
+    const queued = await node!.deps.sql`select key from storage_deletions where key = ${key}`;
+    expect(queued).toHaveLength(1);
+  });
+
+  it('a store failure during an upload is a 503, not the client IncompleteBody', async () => {
+    const user = await signup(ctx);
+    const bytes = await phoneJpeg();
+    const t = await ticket(user, 'image/jpeg', bytes.length);
+    const storage = node!.deps.storage;
+    const original = storage.put;
+    storage.put = async () => {
+      throw Object.assign(new Error('store down'), { $metadata: { httpStatusCode: 503 } });
+    };
+    let res: { status: number; text: string };
+    try {
+      res = await put(t.uploadUrl, bytes, t.headers);
+    } finally {
+      storage.put = original;
+    }
+    expect(res.status).toBe(503);
+    expect(res.text).toMatch(/<Code>ServiceUnavailable<\/Code>/);
   });
 
   it('keeps presigned URLs valid across a restart (same DATA_DIR and port)', async () => {
@@ -291,5 +440,37 @@ describe('the embedded store', () => {
       token: user.accessToken,
     });
     expect(done.status).toBe(200);
+  });
+});
+
+describe('the embedded store signing secret', () => {
+  it('is generated once, whole, and kept', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unimal-test-secret-'));
+    try {
+      const first = localSigningCredentials(dir);
+      expect(first.secretAccessKey.length).toBeGreaterThanOrEqual(32);
+      expect(localSigningCredentials(dir)).toEqual(first);
+      expect(readFileSync(path.join(dir, 's3-signing-secret'), 'utf8').trim()).toBe(
+        first.secretAccessKey,
+      );
+      // No temporary file left behind.
+      expect(readdirSync(dir)).toEqual(['s3-signing-secret']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a secret file too short (or empty) stops the start with a clear error', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'unimal-test-secret-'));
+    try {
+      for (const content of ['', '\n', 'short-secret\n']) {
+        writeFileSync(path.join(dir, 's3-signing-secret'), content);
+        await expect(
+          startEmbeddedStore({ directory: path.join(dir, 's3'), dataDir: dir }),
+        ).rejects.toThrow(/s3-signing-secret.*at least 32/);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,4 +1,4 @@
-import { Readable, Transform } from 'node:stream';
+import { pipeline, Readable, Transform } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { Hono } from 'hono';
 import { cors } from 'hono/cors';
@@ -6,7 +6,7 @@ import type { Deps } from '../../../core/deps.ts';
 import { isId } from '../../../core/http/params.ts';
 import type { AppEnv } from '../../../core/http/types.ts';
 import { originalKey } from './processing.ts';
-import { findPhoto } from './queries.ts';
+import { enqueueObjectDeletion, findPhoto } from './queries.ts';
 import { exceedsPhotoLimit } from './upload.ts';
 
 const escapeXml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
@@ -28,7 +28,7 @@ function s3Error(status: number, code: string, message: string): Response {
  * port, and originals (with their EXIF GPS) are never readable by anyone but the server.
  */
 export function createStorageRoutes(deps: Deps) {
-  const { storage, sql, config } = deps;
+  const { storage, sql, config, logger } = deps;
   const routes = new Hono<AppEnv>();
   if (config.corsOrigins.length > 0) {
     routes.use(
@@ -74,27 +74,61 @@ export function createStorageRoutes(deps: Deps) {
     }
     const raw = c.req.raw.body;
     if (!raw && check.length > 0) return s3Error(400, 'IncompleteBody', 'the body is missing');
+    const key = originalKey(id);
     let received = 0;
+    // Set only when the client's body failed (cut off, short or long), not the store.
+    let bodyFailed = false;
     const counted = new Transform({
       transform(chunk: Buffer, _enc, done) {
         received += chunk.length;
-        if (received > check.length) done(new Error('the body is longer than its Content-Length'));
-        else done(null, chunk);
+        if (received > check.length) {
+          bodyFailed = true;
+          done(new Error('the body is longer than its Content-Length'));
+        } else done(null, chunk);
+      },
+      flush(done) {
+        if (received === check.length) return done();
+        bodyFailed = true;
+        done(new Error('the body is shorter than its Content-Length'));
       },
     });
+    // Whatever fails on the way (a client cutting the upload off mid-body), the error
+    // is handled here, never thrown, and the request to the store ends with it.
+    const abort = new AbortController();
     let body: Readable = Readable.from([]);
     if (raw) {
       const source = Readable.fromWeb(raw as unknown as WebReadableStream);
-      source.on('error', (err) => counted.destroy(err));
-      body = source.pipe(counted);
+      // The client's stream failing first (and not torn down after the store failed).
+      source.once('error', () => {
+        if (!counted.destroyed) bodyFailed = true;
+      });
+      body = pipeline(source, counted, (err) => {
+        if (err) abort.abort(err);
+      });
     }
     try {
-      await storage.put(originalKey(id), body, row.declaredType, check.length);
+      await storage.put(key, body, row.declaredType, check.length, abort.signal);
     } catch (err) {
-      if (received !== check.length) {
+      body.destroy();
+      if (bodyFailed) {
         return s3Error(400, 'IncompleteBody', 'the body does not match its Content-Length');
       }
-      throw err;
+      if ((err as Error).name === 'TimeoutError' && received < check.length) {
+        // The client stopped sending: the store's request went idle and was dropped.
+        return s3Error(400, 'RequestTimeout', 'the body stopped coming before its end');
+      }
+      logger.error({ err, photoId: id }, 'the embedded store refused an upload');
+      const status = (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+      return status !== undefined && status < 500
+        ? s3Error(500, 'InternalError', 'the upload could not be stored')
+        : s3Error(503, 'ServiceUnavailable', 'the store is not available; try again');
+    }
+    // Completed or deleted while the body came in: what was just written is not wanted
+    // (an original, with its EXIF GPS, that nothing would remove otherwise).
+    const after = await findPhoto(sql, id);
+    if (after?.status !== 'pending') {
+      await enqueueObjectDeletion(sql, [key]);
+      return s3Error(403, 'AccessDenied', 'this upload is no longer expected');
     }
     return c.body(null, 200);
   });
