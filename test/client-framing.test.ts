@@ -1,25 +1,11 @@
-import { mkdtempSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, deleteRedisPrefix } from './helpers/context.ts';
-import { type NodeProcess, spawnNode } from './helpers/process.ts';
+import { describe, expect, it } from 'vitest';
+import { spawnNode, useNodeScratch } from './helpers/process.ts';
 
 // A client's broken framing or a client that goes away mid-body is the client's fault:
 // never an error-level log line, never a 5xx in /metrics. Over a raw socket, against the
 // real entrypoint, so the logs are the ones an operator would read.
-const redisPrefix = `test:${inject('runId')}:framing:`;
-const dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-framing-'));
-const nodes: NodeProcess[] = [];
-const dropped: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
-  await Promise.all(dropped.map((d) => d()));
-  await deleteRedisPrefix(redisPrefix);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const { redisPrefix, dataDir, nodes, database } = useNodeScratch('framing');
 
 /** Writes `chunks` on a raw TCP socket, then reads until the server closes (or `ms` pass). */
 function rawExchange(port: number, chunks: string[], opts: { end?: boolean; ms?: number } = {}) {
@@ -67,8 +53,7 @@ async function requestCount(url: string, labels: RegExp): Promise<number> {
 
 describe('broken client framing', { timeout: 60_000 }, () => {
   it('a malformed chunk size or an aborted body is no server error: no 5xx metric, no error log', async () => {
-    const db = await createTestDatabase('framing');
-    dropped.push(db.drop);
+    const db = await database();
     const node = await spawnNode({
       DATABASE_URL: db.url,
       REDIS_PREFIX: redisPrefix,

@@ -5,35 +5,23 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { io } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { createTestDatabase, deleteRedisPrefix } from './helpers/context.ts';
-import { type NodeProcess, runNodeToExit, spawnNode } from './helpers/process.ts';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type NodeProcess, runNodeToExit, spawnNode, useNodeScratch } from './helpers/process.ts';
 
 // What a newcomer meets in their first minutes, against the real entrypoint: the root URL,
 // the README's curl tour, a plain socket.io client, Ctrl-C under `npm run dev`, and a
 // PostgreSQL that is not there.
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
-const redisPrefix = `test:${inject('runId')}:first:`;
-const dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-first-'));
-const nodes: NodeProcess[] = [];
-const dropped: Array<() => Promise<void>> = [];
+const { redisPrefix, dataDir, nodes, database } = useNodeScratch('first');
 let env: Record<string, string>;
 let node: NodeProcess;
 
 beforeAll(async () => {
-  const db = await createTestDatabase('first');
-  dropped.push(db.drop);
+  const db = await database();
   // Every role and the embedded S3 store, as `npm start` runs them.
   env = { DATABASE_URL: db.url, REDIS_PREFIX: redisPrefix, DATA_DIR: dataDir, HOST: '127.0.0.1' };
   node = await spawnNode(env);
   nodes.push(node);
-});
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
-  await Promise.all(dropped.map((d) => d()));
-  await deleteRedisPrefix(redisPrefix);
-  rmSync(dataDir, { recursive: true, force: true });
 });
 
 describe('first steps', { timeout: 120_000 }, () => {

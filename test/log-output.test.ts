@@ -1,28 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildUser } from './helpers/builders.ts';
-import { createTestDatabase, deleteRedisPrefix } from './helpers/context.ts';
 import { phoneJpeg } from './helpers/images.ts';
-import { type NodeProcess, spawnNode } from './helpers/process.ts';
+import { spawnNode, useNodeScratch } from './helpers/process.ts';
 
-const redisPrefix = `test:${inject('runId')}:logs:`;
-const dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-logs-'));
-const nodes: NodeProcess[] = [];
-const dropped: Array<() => Promise<void>> = [];
-
-afterAll(async () => {
-  await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
-  await Promise.all(dropped.map((d) => d()));
-  await deleteRedisPrefix(redisPrefix);
-  rmSync(dataDir, { recursive: true, force: true });
-});
+const { redisPrefix, dataDir, nodes, database } = useNodeScratch('logs');
 
 describe('log output', { timeout: 60_000 }, () => {
   it('is JSON lines only, from start through a photo upload to shutdown (no stray stderr text)', async () => {
-    const db = await createTestDatabase('logs');
-    dropped.push(db.drop);
+    const db = await database();
     // The embedded store: the AWS SDK client is built and used, which is where
     // its Node.js version notice comes from.
     const node = await spawnNode({

@@ -1,6 +1,11 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, inject } from 'vitest';
+import { createTestDatabase, deleteRedisPrefix } from './context.ts';
 import { baseTestEnv } from './env.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -131,4 +136,39 @@ export async function runNodeToExit(
   });
   const [code] = await once(proc, 'close');
   return { code: code as number | null, output };
+}
+
+/**
+ * What a test file that starts real entrypoints needs around them: a Redis prefix and
+ * a DATA_DIR of its own, the nodes it started and the databases it made, all removed
+ * after the file's last test (nodes killed first, so nothing writes while it goes).
+ */
+export function useNodeScratch(name: string): {
+  redisPrefix: string;
+  dataDir: string;
+  /** Every node started here; killed after the last test. */
+  nodes: NodeProcess[];
+  /** A fresh test database of this file, dropped after the last test. */
+  database(): Promise<{ name: string; url: string }>;
+} {
+  const redisPrefix = `test:${inject('runId')}:${name}:`;
+  const dataDir = mkdtempSync(path.join(tmpdir(), `unimal-${name}-`));
+  const nodes: NodeProcess[] = [];
+  const dropped: Array<() => Promise<void>> = [];
+  afterAll(async () => {
+    await Promise.all(nodes.map((n) => n.stop('SIGKILL')));
+    await Promise.all(dropped.map((d) => d()));
+    await deleteRedisPrefix(redisPrefix);
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+  return {
+    redisPrefix,
+    dataDir,
+    nodes,
+    async database() {
+      const db = await createTestDatabase(name);
+      dropped.push(db.drop);
+      return db;
+    },
+  };
 }
