@@ -12,10 +12,10 @@ import {
   insertComment,
   like,
   listComments,
-  postOwner,
   toComment,
   unlike,
-} from './queries.ts';
+} from './interaction-queries.ts';
+import { postOwner } from './queries.ts';
 import { CommentBody, CommentSchema } from './schema.ts';
 
 const CommentList = listOf(CommentSchema, 'CommentList');
