@@ -11,6 +11,7 @@ import { connectRedis, createRedis } from '../core/redis.ts';
 import { createSessionCache, type SessionCache } from '../core/session-cache.ts';
 import { signAccessToken } from '../server/features/auth/tokens.ts';
 import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../server/features/map/geo.ts';
+import { buildNotification } from './helpers/builders.ts';
 import { baseTestEnv, REDIS_URL } from './helpers/env.ts';
 import { nodeUrl, useCluster } from './helpers/realtime.ts';
 
@@ -125,16 +126,6 @@ async function record(node: RunningNode, token: string): Promise<Recorder> {
   };
 }
 
-const notification = (id: string): Notification => ({
-  id,
-  type: 'follow',
-  actor: null,
-  postId: null,
-  commentId: null,
-  createdAt: new Date().toISOString(),
-  readAt: null,
-});
-
 // Lisbon: the socket subscribes to this view, the sightings are at its centre.
 const BBOX = '-9.20,38.69,-9.10,38.76';
 const LISBON = { lat: 38.722, lng: -9.139 };
@@ -167,7 +158,9 @@ describe('two stacks on one Redis server, db 1 and db 2, one prefix', { timeout:
       {
         kind: 'notification',
         send: (node: RunningNode, marker: string) =>
-          node.deps.emitter.to(userRoom(userId)).emit('notification', notification(marker)),
+          node.deps.emitter
+            .to(userRoom(userId))
+            .emit('notification', buildNotification({ id: marker })),
       },
       {
         kind: 'map:sighting',

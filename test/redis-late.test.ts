@@ -12,7 +12,7 @@ import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
 import { channelPrefix, closeRedis, connectRedis, createRedis } from '../core/redis.ts';
 import { signAccessToken } from '../server/features/auth/tokens.ts';
-import { buildUser } from './helpers/builders.ts';
+import { buildNotification, buildUser } from './helpers/builders.ts';
 import { createTestDatabase, s3TestEnv } from './helpers/context.ts';
 import { baseTestEnv } from './helpers/env.ts';
 import { type NodeProcess, spawnNode } from './helpers/process.ts';
@@ -203,15 +203,7 @@ describe('Redis unreachable at start', { timeout: 90_000 }, () => {
             socket.once('notification', resolve),
           );
           const id = `late-${name}`;
-          emitter.to(userRoom(user!.id)).emit('notification', {
-            id,
-            type: 'follow',
-            actor: null,
-            postId: null,
-            commentId: null,
-            createdAt: new Date().toISOString(),
-            readAt: null,
-          });
+          emitter.to(userRoom(user!.id)).emit('notification', buildNotification({ id }));
           expect((await received).id, name).toBe(id);
         } finally {
           socket.close();

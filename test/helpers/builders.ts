@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { Notification } from '../../core/contract.ts';
 import type { TestContext } from './context.ts';
 
 let counter = 0;
@@ -100,4 +101,18 @@ export async function follow(
     token: as.accessToken,
   });
   if (res.status !== 204) throw new Error(`follow failed: ${res.status} ${res.text}`);
+}
+
+/** A notification as a push carries it: a follow from nobody in particular, unread. */
+export function buildNotification(overrides: Partial<Notification> = {}): Notification {
+  return {
+    id: `n-${randomBytes(4).toString('hex')}`,
+    type: 'follow',
+    actor: null,
+    postId: null,
+    commentId: null,
+    createdAt: new Date().toISOString(),
+    readAt: null,
+    ...overrides,
+  };
 }
