@@ -44,6 +44,12 @@ try {
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+  // Started by a supervisor with an IPC channel (`npm run cluster`): when the supervisor
+  // dies, even by SIGKILL, the channel closes; stop then rather than live on as an orphan.
+  if (process.channel) {
+    process.channel.unref();
+    process.on('disconnect', () => onSignal('SIGTERM'));
+  }
 } catch (err) {
   if (err instanceof MigrationError) logger.fatal(err.message);
   else logger.fatal({ err }, 'failed to start');

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
 /**
  * One registry per process (or per test app), never prom-client's global one, so
@@ -26,6 +26,11 @@ export function createMetrics() {
       name: 'socket_connections_total',
       help: 'Socket.IO connection attempts by outcome',
       labelNames: ['outcome'] as const,
+      registers: [registry],
+    }),
+    socketsConnected: new Gauge({
+      name: 'sockets_connected',
+      help: 'Sockets connected to this gateway node now',
       registers: [registry],
     }),
     sessionCache: new Counter({

@@ -130,6 +130,8 @@ export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io
 
   io.on('connection', (socket: AppSocket) => {
     metrics.socketConnections.inc({ outcome: 'connected' });
+    metrics.socketsConnected.inc();
+    socket.on('disconnect', () => metrics.socketsConnected.dec());
     const { userId, sessionId } = socket.data;
     void socket.join([userRoom(userId), sessionRoom(sessionId)]);
     const guard = createFloodGuard(config.socketEventsPerSecond);

@@ -1,0 +1,221 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import postgres from 'postgres';
+import { afterAll, inject } from 'vitest';
+import type { Notification } from '../../core/contract.ts';
+import { type ClusterNode, type RunningCluster, startCluster } from '../../deploy/cluster.ts';
+import { connectUnimal, type UnimalClient } from '../../gateway/client.ts';
+import { signAccessToken } from '../../server/features/auth/tokens.ts';
+import { createTestDatabase, deleteRedisPrefix, s3TestEnv } from './context.ts';
+import { baseTestEnv } from './env.ts';
+import { httpApi } from './http.ts';
+import { freePorts } from './services.ts';
+
+export interface TestCluster extends RunningCluster {
+  env: Record<string, string>;
+  /** The cluster's database, for assertions. */
+  sql: postgres.Sql;
+  api: ReturnType<typeof httpApi>;
+  /** The last lines each process printed (by name), for failure messages. */
+  logs: Map<string, string[]>;
+  /** Sockets connected to one gateway node now (its `sockets_connected` gauge). */
+  socketsOn(node: ClusterNode): Promise<number>;
+}
+
+export interface TestClusterOptions {
+  servers?: number;
+  gateways?: number;
+  workers?: number;
+  /** Settings of every node, over the test defaults. */
+  env?: Record<string, string>;
+  /** Another PostgreSQL server's admin URL (the database is created and migrated there). */
+  adminUrl?: string;
+}
+
+const KEEP_LINES = 400;
+
+/**
+ * Real processes behind a real nginx (`startCluster`, as `npm run cluster` runs them), one
+ * cluster per call, each on a database and Redis prefix of its own; all of them stopped
+ * and removed after the file's last test.
+ */
+export function useTestClusters(name: string) {
+  const started: TestCluster[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  const clients: UnimalClient[] = [];
+  afterAll(async () => {
+    for (const c of clients) c.close();
+    await Promise.allSettled(
+      started.flatMap((c) => [...c.nodes, c.nginx].map((p) => p.kill('SIGKILL'))),
+    );
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
+  }, 60_000);
+
+  return {
+    clients,
+    async start(options: TestClusterOptions = {}): Promise<TestCluster> {
+      const dir = mkdtempSync(path.join(tmpdir(), `unimal-cluster-${name}-`));
+      cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+      const redisPrefix = `test:${inject('runId')}:${name}:${randomBytes(3).toString('hex')}:`;
+      let databaseUrl: string;
+      if (options.adminUrl) {
+        const url = new URL(options.adminUrl);
+        url.pathname = `/unimal_${name}`;
+        databaseUrl = url.toString();
+      } else {
+        const db = await createTestDatabase(name);
+        cleanups.push(db.drop);
+        databaseUrl = db.url;
+      }
+      cleanups.push(() => deleteRedisPrefix(redisPrefix));
+      const env: Record<string, string> = {
+        PATH: process.env.PATH ?? '',
+        ...baseTestEnv(),
+        ...s3TestEnv(),
+        LOG_LEVEL: 'info',
+        DATABASE_URL: databaseUrl,
+        DATABASE_CREATE: options.adminUrl ? 'true' : 'false',
+        REDIS_PREFIX: redisPrefix,
+        DATA_DIR: path.join(dir, 'data'),
+        ...options.env,
+      };
+      const servers = options.servers ?? 1;
+      const gateways = options.gateways ?? 2;
+      const workers = options.workers ?? 1;
+      const [edgePort, ...rest] = await freePorts(1 + servers + gateways + workers);
+      const logs = new Map<string, string[]>();
+      const cluster = await startCluster({
+        servers,
+        gateways,
+        workers,
+        edgePort: edgePort!,
+        firstNodePort: rest[0]!,
+        env,
+        dir,
+        onLine(node, line) {
+          const lines = logs.get(node) ?? [];
+          logs.set(node, lines);
+          lines.push(line);
+          if (lines.length > KEEP_LINES) lines.shift();
+        },
+      });
+      const sql = postgres(databaseUrl, { max: 4, onnotice: () => {} });
+      cleanups.push(() => sql.end({ timeout: 5 }));
+      const test: TestCluster = {
+        ...cluster,
+        env,
+        sql,
+        api: httpApi(cluster.edgeUrl),
+        logs,
+        async socketsOn(node) {
+          const text = await (await fetch(`${node.url}/metrics`)).text();
+          const m = /^sockets_connected (\d+)/m.exec(text);
+          return m ? Number(m[1]) : 0;
+        },
+      };
+      started.push(test);
+      return test;
+    },
+  };
+}
+
+export interface SeededUser {
+  id: string;
+  token: string;
+}
+
+/**
+ * `count` users who follow `authorId`, each with a live session and an access token, made
+ * straight in SQL (signing up hundreds through the API would measure password hashing).
+ */
+export async function seedFollowersWithTokens(
+  sql: postgres.Sql,
+  authorId: string,
+  count: number,
+  jwtSecret: string,
+): Promise<SeededUser[]> {
+  const tag = randomBytes(4).toString('hex');
+  const rows = await sql<{ id: string; sessionId: string }[]>`
+    with made as (
+      insert into users (email, handle, display_name, password_hash)
+      select 'f' || ${tag} || '_' || i || '@example.com', 'f' || ${tag} || '_' || i,
+        'Follower ' || i, 'scrypt$x'
+      from generate_series(1, ${count}) as i
+      returning id
+    ), edges as (
+      insert into follows (follower_id, followee_id) select id, ${authorId} from made
+    ), sessions as (
+      insert into sessions (user_id, expires_at)
+      select id, now() + interval '1 day' from made
+      returning id, user_id
+    )
+    select user_id as id, id as "sessionId" from sessions`;
+  await sql`update users set follower_count = follower_count + ${count} where id = ${authorId}`;
+  const secret = new TextEncoder().encode(jwtSecret);
+  return Promise.all(
+    rows.map(async (r) => ({
+      id: r.id,
+      token: await signAccessToken({ userId: r.id, sessionId: r.sessionId }, secret, 3_600_000),
+    })),
+  );
+}
+
+export interface EdgeListener {
+  client: UnimalClient;
+  /** Every notification the client accepted (the helper drops ids it already has). */
+  received: Notification[];
+  /** How many `notification` pushes arrived in all, repeats included. */
+  pushes: number;
+  /** Connections made so far (1 after the first). */
+  connects: number;
+  /** When the socket connected and lost its connection (performance.now()). */
+  events: Array<{ type: 'connect' | 'disconnect'; at: number }>;
+}
+
+/** When a listener got its connection back after `since`, or undefined if it has not. */
+export function reconnectedAt(listener: EdgeListener, since: number): number | undefined {
+  const lost = listener.events.find((e) => e.type === 'disconnect' && e.at >= since);
+  if (!lost) return undefined;
+  return listener.events.find((e) => e.type === 'connect' && e.at >= lost.at)?.at;
+}
+
+/** Did the listener lose its connection after `since`? */
+export const disconnectedSince = (listener: EdgeListener, since: number) =>
+  listener.events.some((e) => e.type === 'disconnect' && e.at >= since);
+
+/** A client helper connected through the edge, as a mobile client would be. */
+export async function listenThroughEdge(
+  edgeUrl: string,
+  token: string,
+  clients: UnimalClient[],
+): Promise<EdgeListener> {
+  const listener = {
+    received: [],
+    pushes: 0,
+    connects: 0,
+    events: [],
+  } as unknown as EdgeListener;
+  const client = connectUnimal({
+    url: edgeUrl,
+    getToken: () => token,
+    minDelayMs: 200,
+    maxDelayMs: 1_000,
+    onNotification: (n) => listener.received.push(n),
+  });
+  client.socket.on('notification', () => {
+    listener.pushes += 1;
+  });
+  client.socket.on('connect', () => {
+    listener.connects += 1;
+    listener.events.push({ type: 'connect', at: performance.now() });
+  });
+  client.socket.on('disconnect', () => {
+    listener.events.push({ type: 'disconnect', at: performance.now() });
+  });
+  listener.client = client;
+  clients.push(client);
+  await client.ready;
+  return listener;
+}
