@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,7 +34,7 @@ export interface ClusterOptions {
   onLine?: (name: string, line: string) => void;
   /** Start a node again when it dies on its own, as compose's `restart: unless-stopped`. */
   restartOnExit?: boolean;
-  /** The nginx binary (default `nginx` on the PATH). */
+  /** The nginx binary (default: NGINX_BIN, else `nginx` on the PATH or in /usr/sbin). */
   nginx?: string;
   /** What the cluster itself has to say (migrations applied, a node restarted). */
   say?: (text: string) => void;
@@ -180,7 +180,7 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
   const nginx = managedProcess({
     name: 'nginx',
     port: options.edgePort,
-    command: options.nginx ?? 'nginx',
+    command: options.nginx ?? nginxBinary(),
     args: ['-p', path.resolve(options.dir), '-c', confFile, '-e', 'stderr', '-g', 'daemon off;'],
     env: { PATH: process.env.PATH ?? '' },
     readyPath: '/healthz',
@@ -212,6 +212,15 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
       await nginx.kill('SIGTERM');
     },
   };
+}
+
+/** Debian installs nginx in /usr/sbin, which is not on every user's PATH. */
+function nginxBinary(): string {
+  if (process.env.NGINX_BIN) return process.env.NGINX_BIN;
+  const onPath = (process.env.PATH ?? '')
+    .split(path.delimiter)
+    .some((dir) => dir && existsSync(path.join(dir, 'nginx')));
+  return onPath || !existsSync('/usr/sbin/nginx') ? 'nginx' : '/usr/sbin/nginx';
 }
 
 /**
