@@ -98,6 +98,7 @@ const envSchema = z.object({
   CORS_ORIGINS: z.string().default(''),
   BODY_LIMIT: int(1024, 100 * 1024 * 1024).default(1024 * 1024),
   SHUTDOWN_TIMEOUT: duration.default(10_000),
+  SHUTDOWN_IDLE_WAIT: duration.optional(),
   DATA_DIR: z.string().min(1).default('.data'),
   S3_ENDPOINT: url(['http:', 'https:']).optional(),
   S3_PUBLIC_ENDPOINT: url(['http:', 'https:']).optional(),
@@ -166,6 +167,11 @@ export interface Config {
   corsOrigins: string[];
   bodyLimit: number;
   shutdownTimeoutMs: number;
+  /**
+   * How long a stopping node leaves idle keep-alive connections for the client (the
+   * reverse proxy) to close, before closing them itself (0: at once). See core/node.ts.
+   */
+  shutdownIdleWaitMs: number;
   dataDir: string;
   s3: {
     /** Unset: AWS itself, or the embedded server when `embedded` is on. */
@@ -278,6 +284,12 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
+    // Behind a proxy (production) its idle connections are left for it to close; a
+    // developer's Ctrl-C should not wait on a browser's idle connection.
+    shutdownIdleWaitMs: Math.min(
+      env.SHUTDOWN_IDLE_WAIT ?? (env.NODE_ENV === 'production' ? 5_000 : 0),
+      env.SHUTDOWN_TIMEOUT,
+    ),
     dataDir,
     s3: {
       endpoint: env.S3_ENDPOINT,

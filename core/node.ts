@@ -1,5 +1,5 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
 import { startGateway } from '../gateway/index.ts';
@@ -175,13 +175,23 @@ export async function startNode(
     (stopping ??= (async () => {
       deps.lifecycle.shuttingDown = true;
       logger.info('shutting down');
-      const closed = new Promise<void>((resolve) => httpServer.close(() => resolve()));
-      httpServer.closeIdleConnections();
+      // Stop listening (the proxy's next connect is refused, and it tries another node), but
+      // leave idle keep-alive connections open: closing one can cross a request the proxy is
+      // sending on it at that moment, and nginx may not retry a POST it has sent (a 502).
+      // Responses from now on say `Connection: close` (core/http/app.ts), and the proxy
+      // closes its idle connections itself (the edge's upstream keepalive_timeout, 4 s);
+      // what is left after SHUTDOWN_IDLE_WAIT is closed here, the rest after SHUTDOWN_TIMEOUT.
+      // (http.Server#close would close the idle connections at once: only the listener goes.)
+      const closed = new Promise<void>((resolve) =>
+        net.Server.prototype.close.call(httpServer, () => resolve()),
+      );
+      const idle = setTimeout(() => httpServer.closeIdleConnections(), config.shutdownIdleWaitMs);
       // Roles first (gateway tells clients to reconnect elsewhere, workers finish their batch).
       await Promise.allSettled(roles.map((r) => r.stop()));
       const timer = setTimeout(() => httpServer.closeAllConnections(), config.shutdownTimeoutMs);
       await closed;
       clearTimeout(timer);
+      clearTimeout(idle);
       await closeDeps(deps);
       await embedded?.close();
       logger.info('stopped');

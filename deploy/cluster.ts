@@ -140,6 +140,9 @@ export async function startCluster(options: ClusterOptions): Promise<RunningClus
     DATABASE_CREATE: 'false',
     // Client addresses come from the edge's X-Forwarded-For.
     TRUST_PROXY: 'true',
+    // A stopping node leaves its idle connections for the edge to close (4 s), as in
+    // production: closing one under a request in flight would fail that request.
+    SHUTDOWN_IDLE_WAIT: options.env.SHUTDOWN_IDLE_WAIT || '5s',
     DATA_DIR: config.dataDir,
     // Links handed to clients point at the edge, whichever node made them.
     MEDIA_PUBLIC_URL: options.env.MEDIA_PUBLIC_URL || `${publicUrl}/media`,
