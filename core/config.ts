@@ -117,8 +117,14 @@ const envSchema = z.object({
   STORAGE_SWEEP_INTERVAL: duration.default(5_000),
   FANOUT_CHUNK_SIZE: int(10, 100_000).default(1000),
   STREAM_CLAIM_IDLE: duration.default(30_000),
+  STREAM_CONSUMER_TIMEOUT: duration
+    .refine((ms) => ms >= 200, 'must be at least 200ms (consumers refresh it every quarter)')
+    .default(2_000),
   STREAM_MAX_DELIVERIES: int(1, 100).default(5),
   STREAM_BLOCK: duration.default(2_000),
+  STREAM_MAINTENANCE_INTERVAL: duration
+    .refine((ms) => ms >= 100, 'must be at least 100ms')
+    .default(5_000),
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(10),
   SOCKET_SESSION_CHECK_INTERVAL: duration.default(30_000),
   HANDLE_COOLING_OFF: duration.default(30 * 86_400_000),
@@ -206,11 +212,22 @@ export interface Config {
   streams: {
     /** Followers per fan-out chunk; larger fan-outs are split into chunks any consumer can take. */
     fanoutChunkSize: number;
-    /** A message pending this long (its consumer died or failed) is claimed by another. */
+    /**
+     * The longest wait between two retries of a failed message (they start at 1 s and
+     * double), and how long a message a consumer holds but has lost track of (its
+     * acknowledgement failed) stays pending before that consumer handles it again.
+     */
     claimIdleMs: number;
+    /**
+     * How long a consumer whose heartbeat stopped is still taken for alive; past it, the
+     * others take over what it had pending.
+     */
+    consumerTimeoutMs: number;
     /** Deliveries before a message goes to the dead-letter stream. */
     maxDeliveries: number;
     blockMs: number;
+    /** How often streams are trimmed and consumed outbox rows deleted. */
+    maintenanceIntervalMs: number;
   };
   /** How long a deleted account's handle stays unavailable to new accounts. */
   handleCoolingOffMs: number;
@@ -317,8 +334,10 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     streams: {
       fanoutChunkSize: env.FANOUT_CHUNK_SIZE,
       claimIdleMs: env.STREAM_CLAIM_IDLE,
+      consumerTimeoutMs: env.STREAM_CONSUMER_TIMEOUT,
       maxDeliveries: env.STREAM_MAX_DELIVERIES,
       blockMs: env.STREAM_BLOCK,
+      maintenanceIntervalMs: env.STREAM_MAINTENANCE_INTERVAL,
     },
     socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
     socketSessionCheckMs: env.SOCKET_SESSION_CHECK_INTERVAL,

@@ -22,6 +22,12 @@ export function createMetrics() {
       labelNames: ['group', 'outcome'] as const,
       registers: [registry],
     }),
+    streamTakeovers: new Counter({
+      name: 'stream_takeovers_total',
+      help: 'Stream messages a consumer took over from a dead one (no heartbeat), by consumer group',
+      labelNames: ['group'] as const,
+      registers: [registry],
+    }),
     socketConnections: new Counter({
       name: 'socket_connections_total',
       help: 'Socket.IO connection attempts by outcome',

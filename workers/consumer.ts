@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import pLimit from 'p-limit';
-import { DEAD_LETTER_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
 import { fullKey, type Redis, redisProblem } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
+import { isGroupLost, startLiveness, toFields } from './consumer-liveness.ts';
+import { createMessageRunner } from './consumer-messages.ts';
 
 export interface StreamMessage {
   id: string;
   fields: Record<string, string>;
-  /** 1 on first delivery; more when the message was claimed again after a failure or a dead consumer. */
+  /**
+   * 1 on first delivery; one more after each failure (a dependency outage excepted) and
+   * each takeover from a dead consumer.
+   */
   deliveries: number;
 }
 
@@ -25,7 +28,11 @@ export interface StreamWorker {
   /** Messages per read (default 32) and how many are handled at once (default 4). */
   batch?: number;
   concurrency?: number;
-  /** Must be idempotent: a message can be delivered more than once. Throwing leaves it pending for a retry. */
+  /**
+   * Must be idempotent: a message can be delivered more than once. Throwing retries it
+   * later on the same consumer; past STREAM_MAX_DELIVERIES it goes to the dead-letter
+   * stream, unless the error is a dependency outage (`unavailable`), retried as long as it lasts.
+   */
   handle(message: StreamMessage, deps: Deps): Promise<void>;
 }
 
@@ -35,15 +42,10 @@ export interface ConsumerHandle extends RunningRole {
 
 type RawEntry = [id: string, fields: string[]];
 
-function toFields(list: string[]): Record<string, string> {
-  const fields: Record<string, string> = {};
-  for (let i = 0; i + 1 < list.length; i += 2) fields[list[i]!] = list[i + 1]!;
-  return fields;
-}
-
 export async function ensureGroup(redis: Redis, stream: string, group: string): Promise<void> {
   try {
-    // From the beginning of what the stream holds: a new group misses nothing retained.
+    // From the beginning of what the stream holds: a new group misses nothing retained,
+    // and a group recreated after Redis lost its data gets every event published again.
     // ioredis does not prefix XGROUP's key: give it in full.
     await redis.xgroup('CREATE', fullKey(redis, stream), group, '0', 'MKSTREAM');
   } catch (err) {
@@ -53,23 +55,30 @@ export async function ensureGroup(redis: Redis, stream: string, group: string): 
 
 /**
  * The shared consumer loop: XREADGROUP with a blocking read on a connection of
- * its own, XACK after success, XAUTOCLAIM of messages left pending longer than
- * `claimIdleMs` (a dead consumer's, or a failed one's), and after
- * `maxDeliveries` attempts a move to the dead-letter stream.
+ * its own, handling within the worker's concurrency, XACK after success. A
+ * failed message is retried by the consumer that holds it (consumer-messages.ts);
+ * a dead consumer's messages are taken over by the live ones
+ * (consumer-liveness.ts). If the stream or the group vanishes, the group is
+ * created again and reading goes on.
  */
 export async function startConsumer(
   deps: Deps,
   worker: StreamWorker,
   options: { consumer?: string } = {},
 ): Promise<ConsumerHandle> {
-  const { redis, logger, metrics, config } = deps;
-  const { claimIdleMs, maxDeliveries, blockMs } = config.streams;
+  const { redis, logger } = deps;
+  const { blockMs } = deps.config.streams;
   const consumer =
     options.consumer ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const log = logger.child({ group: worker.group, consumer });
   const batch = worker.batch ?? 32;
-  const limit = pLimit(worker.concurrency ?? 4);
-  const lastErrors = new Map<string, string>();
+  const runner = createMessageRunner(deps, worker, { log, capacity: batch });
+  const liveness = startLiveness(deps, worker, {
+    consumer,
+    log,
+    runner,
+    ensureGroup: () => ensureGroup(redis, worker.stream, worker.group),
+  });
   // Blocking reads hold their connection: give them one of their own.
   const reader = redis.duplicate({
     enableOfflineQueue: true,
@@ -80,117 +89,27 @@ export async function startConsumer(
 
   let stopped = false;
 
-  const handleAll = async (messages: StreamMessage[]) => {
-    const done: string[] = [];
-    await Promise.all(
-      messages.map((message) =>
-        limit(async () => {
-          try {
-            await worker.handle(message, deps);
-            done.push(message.id);
-            lastErrors.delete(message.id);
-            metrics.streamMessages.inc({ group: worker.group, outcome: 'ok' });
-          } catch (err) {
-            const text = err instanceof Error ? err.message : String(err);
-            lastErrors.set(message.id, text);
-            metrics.streamMessages.inc({ group: worker.group, outcome: 'failed' });
-            log.warn(
-              { id: message.id, deliveries: message.deliveries, err: text },
-              'message failed; it stays pending',
-            );
-          }
-        }),
-      ),
-    );
-    if (done.length > 0) await redis.xack(worker.stream, worker.group, ...done);
-  };
-
-  const deadLetter = async (message: StreamMessage) => {
-    await redis.xadd(
-      DEAD_LETTER_STREAM,
-      '*',
-      'stream',
-      worker.stream,
-      'group',
-      worker.group,
-      'id',
-      message.id,
-      'deliveries',
-      String(message.deliveries),
-      'error',
-      lastErrors.get(message.id) ?? 'failed on another consumer',
-      ...Object.entries(message.fields).flat(),
-    );
-    await redis.xack(worker.stream, worker.group, message.id);
-    lastErrors.delete(message.id);
-    metrics.streamMessages.inc({ group: worker.group, outcome: 'dead_lettered' });
-    log.error(
-      { id: message.id, deliveries: message.deliveries },
-      'message moved to the dead-letter stream',
-    );
-  };
-
-  /** Takes over messages pending too long, anyone's; retries them or gives up on them. */
-  const claim = async () => {
-    let cursor = '0-0';
-    do {
-      const [next, entries, deleted] = (await redis.xautoclaim(
-        worker.stream,
-        worker.group,
-        consumer,
-        claimIdleMs,
-        cursor,
-        'COUNT',
-        batch,
-      )) as [string, RawEntry[], string[]];
-      cursor = next;
-      if (deleted?.length) await redis.xack(worker.stream, worker.group, ...deleted);
-      const live = entries.filter((e): e is RawEntry => Array.isArray(e) && e[1] !== null);
-      if (live.length === 0) continue;
-      const pending = (await redis.xpending(
-        worker.stream,
-        worker.group,
-        live[0]![0],
-        live.at(-1)![0],
-        live.length * 2,
-        consumer,
-      )) as Array<[string, string, number, number]>;
-      const counts = new Map(pending.map(([id, , , n]) => [id, n]));
-      const messages = live.map(([id, fields]) => ({
-        id,
-        fields: toFields(fields),
-        deliveries: counts.get(id) ?? 2,
-      }));
-      const retry: StreamMessage[] = [];
-      for (const m of messages) {
-        if (m.deliveries > maxDeliveries) await deadLetter(m);
-        else retry.push(m);
-      }
-      if (retry.length > 0) await handleAll(retry);
-    } while (cursor !== '0-0' && !stopped);
-  };
-
   const readLoop = (async () => {
-    let lastClaim = 0;
     let grouped = false;
     // Said once per distinct cause, not every second for as long as Redis is away.
     let loopError = '';
+    let lostBefore = false;
     while (!stopped) {
       try {
         if (!grouped) {
+          // Alive before reading anything: nobody takes over what this consumer reads.
+          await liveness.beat();
           await ensureGroup(redis, worker.stream, worker.group);
           grouped = true;
         }
-        if (Date.now() - lastClaim >= Math.min(claimIdleMs, 10_000)) {
-          lastClaim = Date.now();
-          await claim();
-        }
+        await runner.waitForRoom();
+        if (stopped) break;
         const res = (await reader.xreadgroup(
           'GROUP',
           worker.group,
           consumer,
           'COUNT',
-          batch,
+          Math.max(1, runner.room()),
           'BLOCK',
           blockMs,
           'STREAMS',
@@ -200,20 +119,28 @@ export async function startConsumer(
         if (loopError) {
           log.info('consumer loop recovered');
           loopError = '';
+          lostBefore = false;
         }
-        // Read just as the node began to stop: handle them still (stop waits for this),
-        // rather than leave them pending until another consumer claims them.
+        // Read just as the node began to stop: the runner leaves them pending, and the
+        // heartbeat deleted at stop lets another consumer take them over at once.
         if (!res) continue;
         const entries = res[0]?.[1] ?? [];
-        await handleAll(
+        await runner.run(
           entries.map(([id, fields]) => ({ id, fields: toFields(fields), deliveries: 1 })),
         );
       } catch (err) {
         if (stopped) break;
+        // Check the heartbeat and the group again before the next read: after NOGROUP
+        // (the stream or the group vanished, e.g. Redis lost its data) this recreates it.
+        grouped = false;
+        const lost = isGroupLost(err);
         const text = redis.status === 'ready' ? (err as Error).message : redisProblem(redis);
         if (text !== loopError) log.warn({ err: text }, 'consumer loop error; retrying');
         loopError = text;
-        await new Promise((r) => setTimeout(r, 1_000));
+        // A vanished group is recreated at once; anything else, or a group that
+        // vanishes again straight away, waits a second (never a busy loop).
+        if (!lost || lostBefore) await new Promise((r) => setTimeout(r, 1_000));
+        lostBefore = lost;
       }
     }
   })();
@@ -224,13 +151,23 @@ export async function startConsumer(
     consumer,
     async stop() {
       stopped = true;
+      await liveness.stopWatching();
       // The blocking read returns within blockMs; handling in flight finishes first.
-      const timeout = new Promise((r) => setTimeout(r, blockMs + 5_000).unref());
-      await Promise.race([readLoop, timeout]);
+      let timer: NodeJS.Timeout | undefined;
+      const ended = await Promise.race([
+        Promise.all([readLoop, runner.stop()]).then(() => true),
+        new Promise<boolean>((r) => {
+          timer = setTimeout(() => r(false), blockMs + 5_000);
+        }),
+      ]);
+      clearTimeout(timer);
       reader.disconnect();
+      // Nothing is handled here any more: what is still pending (retries that were
+      // waiting) goes to others at once. Still handling after the wait: the heartbeat
+      // just lapses, and others take over after STREAM_CONSUMER_TIMEOUT.
+      await liveness.stopBeating(ended);
       try {
-        // Leave no empty consumer behind; one with pending messages stays so they can be claimed.
-        const [pending] = (await redis.xpending(worker.stream, worker.group)) as [number];
+        // Leave no empty consumer behind; one with pending messages stays so they can be taken over.
         const mine = (await redis.xpending(
           worker.stream,
           worker.group,
@@ -239,7 +176,7 @@ export async function startConsumer(
           1,
           consumer,
         )) as unknown[];
-        if (pending >= 0 && mine.length === 0)
+        if (mine.length === 0)
           await redis.xgroup('DELCONSUMER', fullKey(redis, worker.stream), worker.group, consumer);
       } catch {
         // Redis may be gone already; a leftover consumer entry is harmless.

@@ -60,7 +60,7 @@ describe('outbox relay', () => {
 });
 
 describe('consumer framework', () => {
-  it('retries a failing message after claiming it, then moves it to the dead-letter stream', async () => {
+  it('retries a failing message on the consumer that has it, then moves it to the dead-letter stream', async () => {
     const stream = `test-poison-${Date.now()}`;
     let attempts = 0;
     const worker: StreamWorker = {
@@ -95,7 +95,7 @@ describe('consumer framework', () => {
     }
   });
 
-  it("takes over a dead consumer's pending messages", async () => {
+  it('takes over the pending messages of a dead consumer that never had a heartbeat (an older version)', async () => {
     const stream = `test-takeover-${Date.now()}`;
     const handled: string[] = [];
     const worker: StreamWorker = {
