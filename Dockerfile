@@ -7,6 +7,8 @@ WORKDIR /app
 # Dependencies first, so a source change does not reinstall them. tsx is a runtime
 # dependency (the TypeScript sources run as they are), so --omit=dev keeps it.
 COPY package.json package-lock.json ./
+# Fixes to dependencies, applied by patch-package on install (see patches/).
+COPY patches ./patches
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 
 # Sources stay owned by root: the process can read its code but not change it.
