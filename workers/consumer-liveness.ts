@@ -75,8 +75,8 @@ export function startLiveness(
     consumer: string;
     log: Logger;
     runner: MessageRunner;
-    /** Recreates the group after NOGROUP. */
-    ensureGroup(): Promise<void>;
+    /** Creates the group again after NOGROUP. */
+    rejoinGroup(): Promise<void>;
   },
 ): Liveness {
   const { redis, metrics } = deps;
@@ -207,7 +207,7 @@ export function startLiveness(
           async (err: Error) => {
             if (err.message !== roundError) log.warn({ err: err.message }, 'takeover round failed');
             roundError = err.message;
-            if (isGroupLost(err)) await options.ensureGroup().catch(() => {});
+            if (isGroupLost(err)) await options.rejoinGroup().catch(() => {});
           },
         )
         .finally(next);

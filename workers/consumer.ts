@@ -5,6 +5,7 @@ import { fullKey, type Redis, redisProblem } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
 import { isGroupLost, startLiveness, toFields } from './consumer-liveness.ts';
 import { createMessageRunner } from './consumer-messages.ts';
+import { currentEpoch, endEpoch } from './stream-epoch.ts';
 
 export interface StreamMessage {
   id: string;
@@ -73,12 +74,27 @@ export async function startConsumer(
   const log = logger.child({ group: worker.group, consumer });
   const batch = worker.batch ?? 32;
   const runner = createMessageRunner(deps, worker, { log, capacity: batch });
-  const liveness = startLiveness(deps, worker, {
-    consumer,
-    log,
-    runner,
-    ensureGroup: () => ensureGroup(redis, worker.stream, worker.group),
-  });
+
+  // The stream epoch this consumer's group was last created in (see stream-epoch.ts),
+  // read after the group exists: if the group vanishes, what the stream held is gone.
+  let groupEpoch: string | undefined;
+  const joinGroup = async () => {
+    await ensureGroup(redis, worker.stream, worker.group);
+    groupEpoch = await currentEpoch(redis);
+  };
+  /**
+   * After NOGROUP: ends the epoch the group lived in (when Redis lost everything the
+   * epoch went too, and this changes nothing), so every event not yet known consumed
+   * is published again; then creates the group again, from the start of the stream.
+   */
+  const rejoinGroup = async () => {
+    if (groupEpoch) {
+      const now = await endEpoch(redis, groupEpoch);
+      if (now !== groupEpoch) log.warn({ epoch: now }, 'consumer group vanished; new stream epoch');
+    }
+    await joinGroup();
+  };
+  const liveness = startLiveness(deps, worker, { consumer, log, runner, rejoinGroup });
   // Blocking reads hold their connection: give them one of their own.
   const reader = redis.duplicate({
     enableOfflineQueue: true,
@@ -94,13 +110,15 @@ export async function startConsumer(
     // Said once per distinct cause, not every second for as long as Redis is away.
     let loopError = '';
     let lostBefore = false;
+    let groupLost = false;
     while (!stopped) {
       try {
         if (!grouped) {
           // Alive before reading anything: nobody takes over what this consumer reads.
           await liveness.beat();
-          await ensureGroup(redis, worker.stream, worker.group);
+          await (groupLost ? rejoinGroup() : joinGroup());
           grouped = true;
+          groupLost = false;
         }
         await runner.waitForRoom();
         if (stopped) break;
@@ -134,6 +152,7 @@ export async function startConsumer(
         // (the stream or the group vanished, e.g. Redis lost its data) this recreates it.
         grouped = false;
         const lost = isGroupLost(err);
+        if (lost) groupLost = true;
         const text = redis.status === 'ready' ? (err as Error).message : redisProblem(redis);
         if (text !== loopError) log.warn({ err: text }, 'consumer loop error; retrying');
         loopError = text;

@@ -10,6 +10,11 @@ const ROOMS_PER_EMIT = 1000;
 
 const Chunk = z.object({
   eventId: z.string(),
+  /**
+   * The event's outbox row, kept while the chunk is on the chunk stream (see
+   * maintainStreams); absent from chunks queued by releases before it.
+   */
+  outboxId: z.string().optional(),
   postId: z.string(),
   authorId: z.string(),
   createdAt: z.string(),
@@ -81,11 +86,12 @@ export const postFanout: StreamWorker = {
   group: 'fanout',
   stream: EVENTS_STREAM,
   async handle(message, deps) {
-    const { eventId, event } = parseStreamEvent(message);
+    const { eventId, outboxId, event } = parseStreamEvent(message);
     if (event.type !== 'post.created') return;
     const size = deps.config.streams.fanoutChunkSize;
     const base = {
       eventId,
+      ...(outboxId ? { outboxId } : {}),
       postId: event.postId,
       authorId: event.authorId,
       createdAt: event.createdAt,

@@ -25,7 +25,11 @@ export async function startWorkers(ctx: RoleContext): Promise<RunningRole> {
   const { deps } = ctx;
   const running: RunningRole[] = [await startOutboxRelay(deps)];
   for (const worker of STREAM_WORKERS) running.push(await startConsumer(deps, worker));
-  running.push(startSessionPurge(deps), ...startStorageJobs(deps), startStreamMaintenance(deps));
+  running.push(
+    startSessionPurge(deps),
+    ...startStorageJobs(deps),
+    startStreamMaintenance(deps, STREAM_WORKERS),
+  );
   deps.logger.info({ jobs: running.map((r) => r.name) }, 'workers started');
   return {
     name: 'workers',

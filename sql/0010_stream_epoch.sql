@@ -1,0 +1,20 @@
+-- The Redis "epoch" each outbox row was published in: a random id the relay keeps in
+-- Redis (`stream-epoch` under REDIS_PREFIX). Redis losing its data (FLUSHALL, a restart
+-- without persistence) takes the key with the streams, and the next relay makes a new
+-- one: a published row whose epoch is not the current one went to streams that no longer
+-- exist, and is published again. Rows now stay until every consumer group is done with
+-- them (workers/streams.ts), no longer a fixed day.
+alter table outbox add column stream_epoch text;
+
+-- Rows published before this migration carry no epoch, and were published under the old
+-- rule (kept a day, whatever the consumers did): nearly all were consumed long ago.
+-- Republishing them at the first start would notify every follower of a day of posts
+-- again, and keeping them would keep them forever (only rows of the current epoch are
+-- ever found consumed). They go now. The few not yet consumed are still on the stream and
+-- are handled as usual; only a loss of Redis in the next moments would miss them, as it
+-- would have before this release.
+delete from outbox where published_at is not null;
+
+-- Every poll tick of every relay looks for published rows of another epoch, and the
+-- stream maintenance for those of the current epoch: published rows only.
+create index outbox_published_epoch_idx on outbox (stream_epoch) where published_at is not null;
