@@ -68,6 +68,7 @@ const onLine = (name: string, line: string) => {
   }
 };
 
+const clusterDir = path.resolve(args.dir ?? path.join(dataDir, 'cluster'));
 let cluster: RunningCluster | undefined;
 let stopping = false;
 const shutdown = (signal: NodeJS.Signals) => {
@@ -110,7 +111,7 @@ try {
     edgePort,
     ...(nodePort ? { firstNodePort: count(nodePort, edgePort + 1, 'node-port') } : {}),
     env: { ...process.env, DATA_DIR: dataDir },
-    dir: path.resolve(args.dir ?? path.join(dataDir, 'cluster')),
+    dir: clusterDir,
     onLine,
     restartOnExit: true,
     say,
@@ -121,6 +122,7 @@ try {
   }
   for (const n of cluster.nodes) say(`${n.name.padEnd(9)} ${n.url} (pid ${n.pid()})`);
   if (logDir) say(`logs: ${logDir}/<name>.log`);
+  say(`edge access log: ${path.join(clusterDir, 'access.log')}`);
   say(`edge: http://localhost:${edgePort}  (API http://localhost:${edgePort}/api/v1, map /map)`);
   say('Ctrl-C stops everything');
 } catch (err) {

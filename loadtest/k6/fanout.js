@@ -67,7 +67,7 @@ export const options = {
     },
   },
   thresholds: {
-    notification_delivery: ['p(95)<150', 'p(99)<250'],
+    notification_delivery: ['p(95)<200', 'p(99)<250'],
     notifications_missing: ['count==0'],
     notifications_received: ['count>0'],
     socket_connect_errors: ['count==0'],

@@ -65,7 +65,7 @@ describe('PostgreSQL restarted under load', () => {
         },
         body: body ? JSON.stringify(body) : undefined,
       });
-      const json = await res.json();
+      const json = (await res.json()) as { id: string };
       return { res, json };
     };
     const loops = [
