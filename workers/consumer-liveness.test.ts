@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../core/config.ts';
 import { DEAD_LETTER_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
-import { fullKey } from '../core/redis.ts';
+import { connectRedis, createRedis, fullKey } from '../core/redis.ts';
 import { useTestContext } from '../test/helpers/context.ts';
 import { ensureGroup, type StreamMessage, type StreamWorker, startConsumer } from './consumer.ts';
 import { heartbeatKey } from './consumer-liveness.ts';
@@ -72,6 +72,48 @@ describe('consumer liveness', () => {
       expect(takeovers.values.find((v) => v.labels.group === 'g')?.value).toBeGreaterThanOrEqual(2);
     } finally {
       await live.stop();
+    }
+  });
+
+  it('after its Redis connection comes back, gives the others time to beat again before judging them dead', async () => {
+    // A client of its own, to drop and reconnect without disturbing the other tests.
+    const redis = createRedis(ctx.deps.config);
+    await connectRedis(redis);
+    const deps = { ...withStreams({ claimIdleMs: 30_000 }), redis };
+    const stream = newStream('reconnect');
+    const { worker, calls, doneAt } = countingWorker(stream);
+    const sleeper = heartbeatKey(stream, 'g', 'sleeper');
+    await ensureGroup(ctx.deps.redis, stream, 'g');
+    // "sleeper" is alive and holds a message; "gone" is dead and holds one. Both messages
+    // have been pending long enough to be taken over at once.
+    await ctx.deps.redis.set(sleeper, '1', 'PX', 60_000);
+    for (const [n, owner] of [
+      ['alive', 'sleeper'],
+      ['dead', 'gone'],
+    ] as const) {
+      const id = await ctx.deps.redis.xadd(stream, '*', 'n', n);
+      await ctx.deps.redis.xreadgroup('GROUP', 'g', owner, 'COUNT', 1, 'STREAMS', stream, '>');
+      await ctx.deps.redis.xclaim(stream, 'g', owner, 0, id!, 'IDLE', 60_000);
+    }
+    const consumer = await startConsumer(deps, worker);
+    let back: Promise<unknown> | undefined;
+    try {
+      // As after a Redis restart longer than the timeout: every heartbeat has expired, and
+      // every client reconnects; "sleeper" beats again a second later (its client's backoff).
+      await ctx.deps.redis.del(sleeper);
+      back = sleep(1_000).then(() => ctx.deps.redis.set(sleeper, '1', 'PX', 60_000));
+      redis.disconnect(true);
+      await expect.poll(() => doneAt.has('dead'), { timeout: 15_000 }).toBe(true);
+      await back;
+      expect(calls.has('alive')).toBe(false);
+      const pending = (await ctx.deps.redis.xpending(stream, 'g', '-', '+', 10)) as Array<
+        [string, string, number, number]
+      >;
+      expect(pending.map(([, owner]) => owner)).toEqual(['sleeper']);
+    } finally {
+      await back;
+      await consumer.stop();
+      redis.disconnect();
     }
   });
 

@@ -167,6 +167,16 @@ export function startLiveness(
       log.warn({ count: found.length }, 'handling unacknowledged messages again');
   };
 
+  // Heartbeats lapse with Redis itself (a restart past the timeout: every key expired),
+  // and every consumer beats again only once its client is back, after a reconnection
+  // backoff of up to 2 s (core/redis.ts). After this client (re)connects, the others get
+  // that long, and a timeout more, before anyone is judged dead.
+  let judgeAfter = 0;
+  const onReady = () => {
+    judgeAfter = Date.now() + 2_000 + timeoutMs;
+  };
+  redis.on('ready', onReady);
+
   let lastOwnCheck = Date.now();
   const round = async () => {
     const raw = (await redis.xinfo('CONSUMERS', fullKey(redis, stream), group)) as Array<
@@ -176,7 +186,7 @@ export function startLiveness(
       .map((c) => toFields(c.map(String)))
       .filter((c) => c.name !== consumer)
       .map((c) => ({ name: c.name!, pending: Number(c.pending) }));
-    if (others.length > 0) {
+    if (others.length > 0 && Date.now() >= judgeAfter) {
       const beats = await redis.mget(...others.map((c) => heartbeatKey(stream, group, c.name)));
       for (const [i, c] of others.entries()) {
         if (beats[i] !== null) continue;
@@ -220,6 +230,7 @@ export function startLiveness(
     beat,
     async stopWatching() {
       watching = false;
+      redis.off('ready', onReady);
       clearTimeout(timer);
       await current;
     },

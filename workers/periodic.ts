@@ -3,8 +3,9 @@ import type { RunningRole } from '../core/roles.ts';
 
 /**
  * Runs `work` every `intervalMs` (first run after `firstDelayMs`), never two at
- * once in this process. A failure is logged and retried on the next tick. The
- * jobs are idempotent, so several worker nodes may run them side by side.
+ * once in this process. A failure is logged (once while it stays the same) and
+ * retried on the next tick. The jobs are idempotent, so several worker nodes may
+ * run them side by side.
  */
 export function startPeriodic(
   name: string,
@@ -15,13 +16,22 @@ export function startPeriodic(
 ): RunningRole {
   let running: Promise<void> | undefined;
   let stopped = false;
+  // Said once per distinct cause, not every tick for as long as it lasts.
+  let lastError = '';
   const tick = () => {
     if (stopped) return;
     running ??= work()
-      .then(() => undefined)
-      .catch((err: unknown) =>
-        logger.warn({ err, job: name }, 'periodic job failed; retried next tick'),
-      )
+      .then(() => {
+        if (lastError) logger.info({ job: name }, 'periodic job recovered');
+        lastError = '';
+      })
+      .catch((err: unknown) => {
+        const text = err instanceof Error ? err.message : String(err);
+        if (text !== lastError) {
+          logger.warn({ err, job: name }, 'periodic job failed; retried next tick');
+        }
+        lastError = text;
+      })
       .finally(() => {
         running = undefined;
       });
