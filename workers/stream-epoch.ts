@@ -13,10 +13,11 @@ import type { Redis } from '../core/redis.ts';
  * order not caught is the key lost first and a stream later, with events published
  * in between: no whole loss does that (FLUSHALL, a restart without persistence take
  * everything at once), an eviction policy could: run Redis with
- * `maxmemory-policy noeviction`. Nor is a restart that reloads data older than the
- * last writes (an RDB snapshot, an AOF synced every second after a crash): the key
- * is back, the entries added since are not. Keep Redis without persistence, or with
- * an AOF synced on every write (`appendfsync always`), for that.
+ * `maxmemory-policy noeviction`. A restart that reloads data older than the last
+ * writes (an RDB snapshot, an AOF synced every second after a crash) brings the key
+ * back without the entries added since: the stream maintenance finds those rows
+ * (entries no group is done with must be on the stream) and has them published
+ * again (`republishMissing` in workers/streams.ts).
  */
 export const STREAM_EPOCH_KEY = 'stream-epoch';
 

@@ -182,6 +182,63 @@ describe('the relay across a loss of Redis data', () => {
   });
 });
 
+describe('a Redis that came back with older data', () => {
+  it('keeps the epoch but not the last entries: the stream maintenance publishes those events again, and only those', async () => {
+    const state: RelayState = {};
+    while ((await relayOnce(ctx.deps, state)) > 0) {
+      // the backlog of earlier tests
+    }
+    const events = async (n: number) => {
+      for (let i = 0; i < n; i++) await quietEvent();
+      await relayOnce(ctx.deps, state);
+      return ctx.deps.sql<{ id: number; streamId: string }[]>`
+        select id, stream_id as "streamId" from outbox
+        where published_at is not null order by id desc limit ${n}`;
+    };
+    const kept = await events(3);
+    // Every group has read up to here and holds nothing: the older state Redis comes back with.
+    const lastKept = kept.map((r) => r.streamId).sort((a, b) => (idAfter(a, b) ? -1 : 1))[0]!;
+    const key = fullKey(ctx.deps.redis, EVENTS_STREAM);
+    const made: string[] = [];
+    for (const group of GROUPS.get(EVENTS_STREAM)!) {
+      const created = await ctx.deps.redis.xgroup('CREATE', key, group, '0', 'MKSTREAM').then(
+        () => true,
+        () => false,
+      );
+      if (created) made.push(group);
+      await ctx.deps.redis.xgroup('SETID', key, group, lastKept);
+      const pending = (await ctx.deps.redis.xpending(
+        EVENTS_STREAM,
+        group,
+        '-',
+        '+',
+        1000,
+      )) as Array<[string]>;
+      if (pending.length > 0)
+        await ctx.deps.redis.xack(EVENTS_STREAM, group, ...pending.map((p) => p[0]));
+    }
+    const lost = await events(2);
+    // The restart from older data: these two entries are gone, the epoch key is not.
+    await ctx.deps.redis.xdel(EVENTS_STREAM, ...lost.map((r) => r.streamId));
+    const epoch = await readEpoch(ctx.deps.redis);
+
+    const { republished } = await maintainStreams(ctx.deps, GROUPS);
+    expect(republished).toBe(2);
+    for (const r of lost) expect(await outboxRow(r.id)).toMatchObject({ published: false });
+    for (const r of kept) {
+      const row = await outboxRow(r.id);
+      // Done by every group: purged, or still there as published; never published again.
+      if (row) expect(row).toMatchObject({ published: true, epoch, streamId: r.streamId });
+    }
+    // Published again, in the same epoch, and nothing more to do.
+    await relayOnce(ctx.deps, state);
+    for (const r of lost) expect(await outboxRow(r.id)).toMatchObject({ published: true, epoch });
+    expect((await maintainStreams(ctx.deps, GROUPS)).republished).toBe(0);
+    // The groups this test made go: the tests below count the stream's groups.
+    for (const group of made) await ctx.deps.redis.xgroup('DESTROY', key, group);
+  });
+});
+
 describe('outbox rows with no epoch', () => {
   it('are neither published again nor kept: published before epochs existed, or marked published by hand', async () => {
     const [row] = await ctx.deps.sql<{ id: number }[]>`

@@ -97,6 +97,55 @@ async function chunkOutboxIds(redis: Redis): Promise<string[]> {
 }
 
 /**
+ * Marks unpublished again the rows of this epoch whose entries the events stream does not
+ * hold although no group is done with them. A Redis that came back with older data (an
+ * AOF synced every second after a crash, a snapshot) keeps the epoch key, and its last
+ * entries are gone. Entries at or past the horizon are never trimmed, so such a row's
+ * entry must be on the stream. The rows are read first and the stream after: a row
+ * committed by then had its entry added before.
+ */
+export async function republishMissing(
+  deps: Pick<Deps, 'sql' | 'redis'>,
+  epoch: string,
+  horizon: string,
+  groups: readonly string[] = [],
+): Promise<number> {
+  const { sql, redis } = deps;
+  const [ms, seq] = parseId(horizon);
+  const rows = await sql<{ id: string; streamId: string }[]>`
+    select id::text, stream_id as "streamId" from outbox
+    where published_at is not null and stream_epoch = ${epoch}
+      and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint)
+        >= (${String(ms)}::bigint, ${String(seq)}::bigint)`;
+  if (rows.length === 0) return 0;
+  rows.sort((a, b) => compareIds(a.streamId, b.streamId));
+  const held = new Set<string>();
+  let start = rows[0]!.streamId;
+  const end = rows.at(-1)!.streamId;
+  for (;;) {
+    const entries = await redis.xrange(EVENTS_STREAM, start, end, 'COUNT', 1000);
+    for (const [id] of entries) held.add(id);
+    if (entries.length < 1000) break;
+    start = `(${entries.at(-1)![0]}`;
+  }
+  // Another Redis now (lost whole meanwhile): the relay's epoch check deals with that.
+  if ((await readEpoch(redis)) !== epoch) return 0;
+  // Another node may have trimmed meanwhile, up to a later horizon: only entries past the
+  // horizon as it is now are certainly lost rather than trimmed once done.
+  const now = await streamHorizon(redis, EVENTS_STREAM, groups);
+  if (!now) return 0;
+  const missing = rows
+    .filter((r) => !held.has(r.streamId) && compareIds(r.streamId, now) >= 0)
+    .map((r) => r.id);
+  if (missing.length === 0) return 0;
+  return (
+    await sql`
+      update outbox set published_at = null, stream_id = null, stream_epoch = null
+      where id = any(${missing}::bigint[]) and stream_epoch = ${epoch}`
+  ).count;
+}
+
+/**
  * Trims the streams, then deletes the outbox rows every consumer is done with:
  * those published in the current epoch with a stream id below the events
  * stream's horizon, except the rows of fan-out chunks still on the chunk stream
@@ -109,7 +158,7 @@ async function chunkOutboxIds(redis: Redis): Promise<string[]> {
 export async function maintainStreams(
   deps: Pick<Deps, 'sql' | 'redis'>,
   groups: ReadonlyMap<string, readonly string[]>,
-): Promise<{ trimmed: number; purged: number }> {
+): Promise<{ trimmed: number; purged: number; republished: number }> {
   const { sql, redis } = deps;
   const epoch = await readEpoch(redis);
   const horizon = await streamHorizon(redis, EVENTS_STREAM, groups.get(EVENTS_STREAM));
@@ -121,11 +170,12 @@ export async function maintainStreams(
   let purged = (
     await sql`delete from outbox where published_at is not null and stream_epoch is null`
   ).count;
-  if (!epoch || !horizon) return { trimmed, purged };
+  if (!epoch || !horizon) return { trimmed, purged, republished: 0 };
+  const republished = await republishMissing(deps, epoch, horizon, groups.get(EVENTS_STREAM));
   const held = await chunkOutboxIds(redis);
   // The horizon and the chunks must be those of this epoch's streams: Redis losing its
   // data meanwhile makes them another Redis's, which says nothing of these rows.
-  if ((await readEpoch(redis)) !== epoch) return { trimmed, purged };
+  if ((await readEpoch(redis)) !== epoch) return { trimmed, purged, republished };
   const [ms, seq] = parseId(horizon);
   purged += (
     await sql`
@@ -135,7 +185,7 @@ export async function maintainStreams(
           < (${String(ms)}::bigint, ${String(seq)}::bigint)
         and id <> all(${held}::bigint[])`
   ).count;
-  return { trimmed, purged };
+  return { trimmed, purged, republished };
 }
 
 /** Every few seconds (STREAM_MAINTENANCE_INTERVAL): see maintainStreams. */
@@ -150,7 +200,13 @@ export function startStreamMaintenance(
     deps.logger,
     deps.config.streams.maintenanceIntervalMs,
     async () => {
-      const { trimmed, purged } = await maintainStreams(deps, groups);
+      const { trimmed, purged, republished } = await maintainStreams(deps, groups);
+      if (republished > 0) {
+        deps.logger.warn(
+          { republished },
+          'events whose stream entries Redis no longer has (it came back with older data): publishing them again',
+        );
+      }
       if (trimmed + purged > 0)
         deps.logger.debug({ trimmed, purged }, 'streams trimmed, outbox purged');
     },
