@@ -2,10 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   disconnectedSince,
   type EdgeListener,
-  listenThroughEdge,
+  expectEveryInboxOnce,
+  keepPosting,
+  listenMany,
   reconnectedAt,
   seedFollowersWithTokens,
-  type TestCluster,
   useTestClusters,
 } from '../helpers/cluster.ts';
 
@@ -27,19 +28,6 @@ async function allBack(listeners: EdgeListener[], since: number): Promise<number
   return Math.max(...times.map((t) => t - since));
 }
 
-async function connectMany(cluster: TestCluster, tokens: string[]): Promise<EdgeListener[]> {
-  const out: EdgeListener[] = [];
-  // A few at a time, as clients arrive; the handshake checks each session in PostgreSQL.
-  for (let i = 0; i < tokens.length; i += 20) {
-    out.push(
-      ...(await Promise.all(
-        tokens.slice(i, i + 20).map((t) => listenThroughEdge(cluster.edgeUrl, t, clusters.clients)),
-      )),
-    );
-  }
-  return out;
-}
-
 describe('gateway failover through the edge', () => {
   it('a gateway that restarted takes new websockets again, and carries every client when the other dies', async () => {
     const cluster = await clusters.start({ servers: 1, gateways: 2, workers: 1 });
@@ -54,9 +42,10 @@ describe('gateway failover through the edge', () => {
       140,
       cluster.env.JWT_SECRET!,
     );
-    const first = await connectMany(
-      cluster,
+    const first = await listenMany(
+      cluster.edgeUrl,
       users.slice(0, 100).map((u) => u.token),
+      clusters.clients,
     );
     // least_conn spreads them over both nodes.
     expect(await cluster.socketsOn(g1)).toBeGreaterThan(20);
@@ -72,9 +61,10 @@ describe('gateway failover through the edge', () => {
     // Gateway 1 is back: new connections go to it (least_conn: it has none), not one in
     // fifty as when a restarted node stayed marked failed until a websocket finished.
     await g1.start();
-    const later = await connectMany(
-      cluster,
+    const later = await listenMany(
+      cluster.edgeUrl,
       users.slice(100).map((u) => u.token),
+      clusters.clients,
     );
     expect(await cluster.socketsOn(g1)).toBe(later.length);
 
@@ -109,9 +99,10 @@ describe('gateway failover through the edge', () => {
       200,
       cluster.env.JWT_SECRET!,
     );
-    const listeners = await connectMany(
-      cluster,
+    const listeners = await listenMany(
+      cluster.edgeUrl,
       users.map((u) => u.token),
+      clusters.clients,
     );
     const gateways = cluster.byRole('gateway');
     const counts = await Promise.all(gateways.map((g) => cluster.socketsOn(g)));
@@ -119,21 +110,8 @@ describe('gateway failover through the edge', () => {
     const held = Math.max(...counts);
 
     // A post every 200 ms through the edge, before, across and after the kill.
-    const posted: string[] = [];
-    const failures: string[] = [];
-    let posting = true;
-    const poster = (async () => {
-      while (posting) {
-        const tick = new Promise((r) => setTimeout(r, 200));
-        const res = await cluster.api.call('POST', '/posts', author.accessToken, {
-          kind: 'stray',
-          body: `post ${posted.length}`,
-        });
-        if (res.status === 201) posted.push(res.body.id);
-        else failures.push(`${res.status} ${JSON.stringify(res.body)}`);
-        await tick;
-      }
-    })();
+    const poster = keepPosting(cluster, author, 200);
+    const { posted } = poster;
     await expect.poll(() => posted.length, { timeout: 10_000 }).toBeGreaterThanOrEqual(8);
     const killedAt = performance.now();
     expect(await victim.kill('SIGKILL')).toBeNull();
@@ -141,9 +119,8 @@ describe('gateway failover through the edge', () => {
     const moved = listeners.filter((l) => disconnectedSince(l, killedAt)).length;
     const atKill = posted.length;
     await expect.poll(() => posted.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(atKill + 15);
-    posting = false;
-    await poster;
-    expect(failures).toEqual([]);
+    await poster.stop();
+    expect(poster.failures).toEqual([]);
     expect(moved).toBe(held);
     expect(back).toBeLessThan(2_000);
 
@@ -163,10 +140,7 @@ describe('gateway failover through the edge', () => {
       expect(ids.length).toBe(posted.length);
       expect(new Set(ids)).toEqual(new Set(posted));
     }
-    const [inbox] = await cluster.sql<{ rows: number; pairs: number }[]>`
-      select count(*)::int as rows, count(distinct (user_id, post_id))::int as pairs
-      from notifications where post_id = any(${posted}::uuid[])`;
-    expect(inbox).toEqual({ rows: 200 * posted.length, pairs: 200 * posted.length });
+    await expectEveryInboxOnce(cluster.sql, posted, 200);
     const pushes = listeners.reduce((sum, l) => sum + l.pushes, 0);
     console.info(
       `gateway killed under load: ${moved} clients moved, all back in ${Math.round(back)} ms; ` +

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import {
   disconnectedSince,
-  type EdgeListener,
-  listenThroughEdge,
+  expectEveryInboxOnce,
+  listenMany,
   reconnectedAt,
   seedFollowersWithTokens,
   useTestClusters,
@@ -26,16 +26,11 @@ describe('a node of each role stopped with SIGTERM under load', () => {
       600,
       cluster.env.JWT_SECRET!,
     );
-    const listeners: EdgeListener[] = [];
-    for (let i = 0; i < 100; i += 20) {
-      listeners.push(
-        ...(await Promise.all(
-          followers
-            .slice(i, i + 20)
-            .map((f) => listenThroughEdge(cluster.edgeUrl, f.token, clusters.clients)),
-        )),
-      );
-    }
+    const listeners = await listenMany(
+      cluster.edgeUrl,
+      followers.slice(0, 100).map((f) => f.token),
+      clusters.clients,
+    );
 
     // Fourteen clients in a loop: two post, six read their feed, six edit their profile.
     const readers = await Promise.all(
@@ -99,20 +94,7 @@ describe('a node of each role stopped with SIGTERM under load', () => {
     // Every post reached every follower's inbox exactly once: the stopped workers node
     // finished its batch or handed it back.
     const audience = followers.length + readers.length;
-    await expect
-      .poll(
-        async () =>
-          (
-            await cluster.sql<{ n: number }[]>`
-              select count(*)::int as n from notifications where post_id = any(${posted}::uuid[])`
-          )[0]!.n,
-        { timeout: 60_000, interval: 250 },
-      )
-      .toBe(audience * posted.length);
-    const [pairs] = await cluster.sql<{ n: number }[]>`
-      select count(distinct (user_id, post_id))::int as n
-      from notifications where post_id = any(${posted}::uuid[])`;
-    expect(pairs!.n).toBe(audience * posted.length);
+    await expectEveryInboxOnce(cluster.sql, posted, audience);
     console.info(
       `graceful stop: ${requests} requests, none failed; ${moved.length} sockets moved; ` +
         `${posted.length} posts × ${audience} followers delivered`,

@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectUnimal } from '../../gateway/client.ts';
 import {
-  type EdgeListener,
-  listenThroughEdge,
+  expectEveryInboxOnce,
+  listenMany,
   seedFollowersWithTokens,
   useTestClusters,
 } from '../helpers/cluster.ts';
@@ -36,10 +36,10 @@ describe('PostgreSQL restarted under load', () => {
       200,
       cluster.env.JWT_SECRET!,
     );
-    const listeners: EdgeListener[] = await Promise.all(
-      followers
-        .slice(0, 20)
-        .map((f) => listenThroughEdge(cluster.edgeUrl, f.token, clusters.clients)),
+    const listeners = await listenMany(
+      cluster.edgeUrl,
+      followers.slice(0, 20).map((f) => f.token),
+      clusters.clients,
     );
 
     // Posts and reads in a loop, through the edge, for the whole outage.
@@ -134,16 +134,7 @@ describe('PostgreSQL restarted under load', () => {
     const [stored] = await cluster.sql<{ n: number }[]>`
       select count(*)::int as n from posts where id = any(${posted}::uuid[])`;
     expect(stored!.n).toBe(posted.length);
-    const inbox = async () =>
-      (
-        await cluster.sql<{ rows: number; pairs: number }[]>`
-          select count(*)::int as rows, count(distinct (user_id, post_id))::int as pairs
-          from notifications where post_id = any(${posted}::uuid[])`
-      )[0]!;
-    await expect
-      .poll(async () => (await inbox()).rows, { timeout: 60_000, interval: 250 })
-      .toBe(200 * posted.length);
-    expect((await inbox()).pairs).toBe(200 * posted.length);
+    await expectEveryInboxOnce(cluster.sql, posted, 200);
     // The clients online through it all hear of the last post.
     await expect
       .poll(() => listeners.filter((l) => l.received.some((n) => n.postId === last.id)).length, {

@@ -3,8 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANOUT_STREAM } from '../../core/contract.ts';
 import { STREAM_EPOCH_KEY } from '../../workers/stream-epoch.ts';
 import {
-  type EdgeListener,
-  listenThroughEdge,
+  expectEveryInboxOnce,
+  keepPosting,
+  listenMany,
   seedFollowersWithTokens,
   useTestClusters,
 } from '../helpers/cluster.ts';
@@ -45,10 +46,10 @@ describe('Redis loses its data mid-traffic', () => {
       300,
       cluster.env.JWT_SECRET!,
     );
-    const listeners: EdgeListener[] = await Promise.all(
-      followers
-        .slice(0, 30)
-        .map((f) => listenThroughEdge(cluster.edgeUrl, f.token, clusters.clients)),
+    const listeners = await listenMany(
+      cluster.edgeUrl,
+      followers.slice(0, 30).map((f) => f.token),
+      clusters.clients,
     );
 
     // Hold one follower's row: every post's chunk holding them waits inside its insert,
@@ -69,21 +70,8 @@ describe('Redis loses its data mid-traffic', () => {
     cleanup = release;
 
     // A post every 100 ms through the edge, all along.
-    const posted: string[] = [];
-    const failures: string[] = [];
-    let posting = true;
-    const poster = (async () => {
-      while (posting) {
-        const tick = new Promise((r) => setTimeout(r, 100));
-        const res = await cluster.api.call('POST', '/posts', author.accessToken, {
-          kind: 'wild',
-          body: `sighting ${posted.length}`,
-        });
-        if (res.status === 201) posted.push(res.body.id);
-        else failures.push(`${res.status} ${JSON.stringify(res.body)}`);
-        await tick;
-      }
-    })();
+    const poster = keepPosting(cluster, author, 100);
+    const { posted } = poster;
     await expect.poll(() => posted.length, { timeout: 15_000 }).toBeGreaterThanOrEqual(15);
     const epochBefore = await redis.get(STREAM_EPOCH_KEY);
     expect(epochBefore).toBeTruthy();
@@ -95,25 +83,15 @@ describe('Redis loses its data mid-traffic', () => {
     await redisServer.restartEmpty();
     const atLoss = posted.length;
     await expect.poll(() => posted.length, { timeout: 20_000 }).toBeGreaterThanOrEqual(atLoss + 30);
-    posting = false;
-    await poster;
+    await poster.stop();
     await release();
     // Posting needs PostgreSQL only: nothing was refused while Redis was away.
-    expect(failures).toEqual([]);
+    expect(poster.failures).toEqual([]);
 
     // A new epoch, and every post in every inbox exactly once, those the lost streams held
     // included (published again from the outbox).
     await expect.poll(() => redis.get(STREAM_EPOCH_KEY), { timeout: 20_000 }).not.toBe(epochBefore);
-    const inbox = async () =>
-      (
-        await cluster.sql<{ rows: number; pairs: number }[]>`
-          select count(*)::int as rows, count(distinct (user_id, post_id))::int as pairs
-          from notifications where post_id = any(${posted}::uuid[])`
-      )[0]!;
-    await expect
-      .poll(async () => (await inbox()).rows, { timeout: 60_000, interval: 250 })
-      .toBe(300 * posted.length);
-    expect((await inbox()).pairs).toBe(300 * posted.length);
+    await expectEveryInboxOnce(cluster.sql, posted, 300);
 
     // The sockets hear pushes again (the adapter subscribed anew on both gateways)...
     const last = await cluster.api.post(author);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import postgres from 'postgres';
-import { afterAll, inject } from 'vitest';
+import { afterAll, expect, inject } from 'vitest';
 import type { Notification } from '../../core/contract.ts';
 import { type ClusterNode, type RunningCluster, startCluster } from '../../deploy/cluster.ts';
 import { connectUnimal, type UnimalClient } from '../../gateway/client.ts';
@@ -218,4 +218,83 @@ export async function listenThroughEdge(
   clients.push(client);
   await client.ready;
   return listener;
+}
+
+/** Listeners through the edge, connected twenty at a time (each handshake reads PostgreSQL). */
+export async function listenMany(
+  edgeUrl: string,
+  tokens: string[],
+  clients: UnimalClient[],
+): Promise<EdgeListener[]> {
+  const out: EdgeListener[] = [];
+  for (let i = 0; i < tokens.length; i += 20) {
+    out.push(
+      ...(await Promise.all(
+        tokens.slice(i, i + 20).map((t) => listenThroughEdge(edgeUrl, t, clients)),
+      )),
+    );
+  }
+  return out;
+}
+
+export interface Poster {
+  /** Ids of the posts answered 201, in order. */
+  posted: string[];
+  /** Every other answer, as `status body`. */
+  failures: string[];
+  /** Stops after the request under way. */
+  stop(): Promise<void>;
+}
+
+/** Posts as `author` through the edge every `everyMs`, from now until stopped. */
+export function keepPosting(
+  cluster: TestCluster,
+  author: { accessToken: string },
+  everyMs: number,
+): Poster {
+  const posted: string[] = [];
+  const failures: string[] = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const tick = new Promise((r) => setTimeout(r, everyMs));
+      const res = await cluster.api.call('POST', '/posts', author.accessToken, {
+        kind: 'wild',
+        body: `sighting ${posted.length}`,
+      });
+      if (res.status === 201) posted.push(res.body.id);
+      else failures.push(`${res.status} ${JSON.stringify(res.body)}`);
+      await tick;
+    }
+  })();
+  return {
+    posted,
+    failures,
+    async stop() {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+/**
+ * Waits until each post is in `audience` inboxes, then checks that no follower holds one
+ * twice: every post reached every follower exactly once.
+ */
+export async function expectEveryInboxOnce(
+  sql: postgres.Sql,
+  postIds: string[],
+  audience: number,
+): Promise<void> {
+  const count = async () =>
+    (
+      await sql<{ rows: number; pairs: number }[]>`
+        select count(*)::int as rows, count(distinct (user_id, post_id))::int as pairs
+        from notifications where post_id = any(${postIds}::uuid[])`
+    )[0]!;
+  const expected = audience * postIds.length;
+  await expect
+    .poll(async () => (await count()).rows, { timeout: 60_000, interval: 250 })
+    .toBe(expected);
+  expect(await count()).toEqual({ rows: expected, pairs: expected });
 }
