@@ -53,8 +53,8 @@ export interface Liveness {
 
 /**
  * Consumer liveness. Each consumer refreshes a key of its own every quarter of
- * STREAM_CONSUMER_TIMEOUT; on a timer of its own (never behind the blocking
- * read), it looks for other consumers of its group with messages pending and
+ * STREAM_CONSUMER_TIMEOUT; on a timer of its own (every eighth of it, never behind
+ * the blocking read), it looks for other consumers of its group with messages pending and
  * no heartbeat, and takes those messages over. A slow consumer that is alive
  * keeps its messages however long it takes; a dead one's are taken over within
  * about the timeout. Consumers of older versions never had a heartbeat: they
@@ -85,6 +85,9 @@ export function startLiveness(
   const { stream, group } = worker;
   const key = heartbeatKey(stream, group, consumer);
   const every = Math.max(50, Math.floor(timeoutMs / 4));
+  // Rounds twice as often as beats: a death is seen at most an eighth of the timeout after
+  // the last heartbeat expires (the takeover is within the timeout and that eighth).
+  const roundEvery = Math.max(25, Math.floor(timeoutMs / 8));
   const minIdle = Math.floor(timeoutMs / 2);
   // A dead consumer's empty entry goes once nobody has heard of it for this long.
   const tidyIdle = Math.max(claimIdleMs, blockMs * 2, timeoutMs * 2);
@@ -221,7 +224,7 @@ export function startLiveness(
           },
         )
         .finally(next);
-    }, every);
+    }, roundEvery);
     timer.unref();
   };
   next();
