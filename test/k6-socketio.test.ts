@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript for k6, checked by its own tsconfig (loadtest/k6)
 import { connectSocketIO } from '../loadtest/k6/socketio.js';
@@ -43,5 +44,22 @@ describe('the k6 Socket.IO client', () => {
       onConnectError: (message: string) => refusals.push(message),
     });
     expect(refusals).toEqual(['unauthorized']);
+  });
+});
+
+describe('the k6 scripts', () => {
+  it('use no syntax newer than k6 v0.48 parses (its Babel refuses numeric separators and logical assignment)', () => {
+    const dir = new URL('../loadtest/k6/', import.meta.url);
+    const scripts = readdirSync(dir).filter((f) => f.endsWith('.js'));
+    expect(scripts).toContain('fanout.js');
+    for (const file of scripts) {
+      // Comments and strings aside: the code itself.
+      const code = readFileSync(new URL(file, dir), 'utf8')
+        .replace(/\/\*[\s\S]*?\*\//g, '')
+        .replace(/\/\/.*$/gm, '')
+        .replace(/(['"`])(?:\\.|(?!\1)[^\\])*\1/g, '""');
+      expect(code, `${file}: numeric separator`).not.toMatch(/\d_\d/);
+      expect(code, `${file}: logical assignment`).not.toMatch(/(\?\?|\|\||&&)=/);
+    }
   });
 });
