@@ -121,6 +121,9 @@ const envSchema = z.object({
     .refine((ms) => ms >= 200, 'must be at least 200ms (consumers refresh it every quarter)')
     .default(2_000),
   STREAM_MAX_DELIVERIES: int(1, 100).default(5),
+  STREAM_HANDLE_TIMEOUT: duration
+    .refine((ms) => ms >= 100, 'must be at least 100ms')
+    .default(60_000),
   STREAM_BLOCK: duration.default(2_000),
   STREAM_MAINTENANCE_INTERVAL: duration
     .refine((ms) => ms >= 100, 'must be at least 100ms')
@@ -225,6 +228,12 @@ export interface Config {
     consumerTimeoutMs: number;
     /** Deliveries before a message goes to the dead-letter stream. */
     maxDeliveries: number;
+    /**
+     * How long one handling of a message may take before it counts as failed and is
+     * retried: a handler stuck on a connection nobody answers must not hold its
+     * message, and the consumer's reads, for ever.
+     */
+    handleTimeoutMs: number;
     blockMs: number;
     /** How often streams are trimmed and consumed outbox rows deleted. */
     maintenanceIntervalMs: number;
@@ -336,6 +345,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       claimIdleMs: env.STREAM_CLAIM_IDLE,
       consumerTimeoutMs: env.STREAM_CONSUMER_TIMEOUT,
       maxDeliveries: env.STREAM_MAX_DELIVERIES,
+      handleTimeoutMs: env.STREAM_HANDLE_TIMEOUT,
       blockMs: env.STREAM_BLOCK,
       maintenanceIntervalMs: env.STREAM_MAINTENANCE_INTERVAL,
     },

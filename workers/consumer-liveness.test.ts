@@ -186,6 +186,28 @@ describe('consumer liveness', () => {
     }
   });
 
+  it('gives up on a handling that never ends (STREAM_HANDLE_TIMEOUT): the message is retried, and the consumer reads on', async () => {
+    const deps = withStreams({ handleTimeoutMs: 300, claimIdleMs: 100 });
+    const stream = newStream('stuck');
+    // The first handling of `stuck` hangs for good, as on a connection nobody answers.
+    const { worker, calls, doneAt } = countingWorker(stream, (message, call) =>
+      message.fields.n === 'stuck' && call === 1 ? new Promise<void>(() => {}) : Promise.resolve(),
+    );
+    const consumer = await startConsumer({ ...deps }, { ...worker, batch: 1, concurrency: 1 });
+    try {
+      await ctx.deps.redis.xadd(stream, '*', 'n', 'stuck');
+      await ctx.deps.redis.xadd(stream, '*', 'n', 'next');
+      await expect
+        .poll(() => doneAt.has('stuck') && doneAt.has('next'), { timeout: 15_000 })
+        .toBe(true);
+      expect(calls.get('stuck')).toBe(2);
+      expect(calls.get('next')).toBe(1);
+      await expect.poll(() => pendingCount(stream, 'g')).toBe(0);
+    } finally {
+      await consumer.stop();
+    }
+  });
+
   it('recreates its group when the stream is deleted under it, and consumes what comes next', async () => {
     const stream = newStream('lost');
     const { worker, doneAt } = countingWorker(stream);

@@ -75,8 +75,10 @@ export function startLiveness(
     consumer: string;
     log: Logger;
     runner: MessageRunner;
-    /** Creates the group again after NOGROUP. */
-    rejoinGroup(): Promise<void>;
+    /** Creates the group again after NOGROUP met by a command sent under join `seen`. */
+    rejoinGroup(seen: number): Promise<void>;
+    /** How many times the group has been joined so far. */
+    joinedTimes(): number;
   },
 ): Liveness {
   const { redis, metrics } = deps;
@@ -191,11 +193,19 @@ export function startLiveness(
       .map((c) => ({ name: c.name!, pending: Number(c.pending) }));
     if (others.length > 0 && Date.now() >= judgeAfter) {
       const beats = await redis.mget(...others.map((c) => heartbeatKey(stream, group, c.name)));
+      // One consumer's failure does not keep the round from the others; it is reported
+      // after them.
+      let failure: unknown;
       for (const [i, c] of others.entries()) {
         if (beats[i] !== null) continue;
-        if (c.pending > 0) await takeOver(c.name);
-        else await tidy(c.name);
+        try {
+          if (c.pending > 0) await takeOver(c.name);
+          else await tidy(c.name);
+        } catch (err) {
+          failure ??= err;
+        }
       }
+      if (failure) throw failure;
     }
     if (Date.now() - lastOwnCheck >= claimIdleMs) {
       lastOwnCheck = Date.now();
@@ -211,6 +221,7 @@ export function startLiveness(
   const next = () => {
     if (!watching) return;
     timer = setTimeout(() => {
+      const seen = options.joinedTimes();
       current = round()
         .then(
           () => {
@@ -220,7 +231,7 @@ export function startLiveness(
           async (err: Error) => {
             if (err.message !== roundError) log.warn({ err: err.message }, 'takeover round failed');
             roundError = err.message;
-            if (isGroupLost(err)) await options.rejoinGroup().catch(() => {});
+            if (isGroupLost(err)) await options.rejoinGroup(seen).catch(() => {});
           },
         )
         .finally(next);

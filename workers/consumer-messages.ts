@@ -42,7 +42,7 @@ export function createMessageRunner(
   options: { log: Logger; capacity: number },
 ): MessageRunner {
   const { redis, metrics } = deps;
-  const { maxDeliveries, claimIdleMs } = deps.config.streams;
+  const { maxDeliveries, claimIdleMs, handleTimeoutMs } = deps.config.streams;
   const { log, capacity } = options;
   const limit = pLimit(worker.concurrency ?? 4);
   const tracked = new Map<string, Tracked>();
@@ -130,9 +130,27 @@ export function createMessageRunner(
       }
       return;
     }
+    let timer: NodeJS.Timeout | undefined;
     try {
-      await worker.handle(message, deps);
+      // A handling that does not end in time counts as a failure: it is retried, and in
+      // the end dead-lettered, rather than hold the message and this consumer's reads.
+      // It cannot be called off: should it end after all, handlers are idempotent.
+      await Promise.race([
+        worker.handle(message, deps),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `handling took longer than ${handleTimeoutMs} ms (STREAM_HANDLE_TIMEOUT)`,
+                ),
+              ),
+            handleTimeoutMs,
+          );
+        }),
+      ]);
     } catch (err) {
+      clearTimeout(timer);
       const text = err instanceof Error ? err.message : String(err);
       // PostgreSQL or Redis away is no fault of the message: retried for as long as the
       // outage lasts, never counted toward the dead-letter limit.
@@ -150,6 +168,7 @@ export function createMessageRunner(
       else retryLater(entry);
       return;
     }
+    clearTimeout(timer);
     metrics.streamMessages.inc({ group: worker.group, outcome: 'ok' });
     await ack(message.id);
     release(message.id);

@@ -78,23 +78,37 @@ export async function startConsumer(
   // The stream epoch this consumer's group was last created in (see stream-epoch.ts),
   // read after the group exists: if the group vanishes, what the stream held is gone.
   let groupEpoch: string | undefined;
+  // How many times the group has been joined: a command that failed with NOGROUP was
+  // sent under one of them, and a rejoin since then has already dealt with the loss.
+  let joins = 0;
   const joinGroup = async () => {
     await ensureGroup(redis, worker.stream, worker.group);
     groupEpoch = await currentEpoch(redis);
+    joins += 1;
   };
   /**
    * After NOGROUP: ends the epoch the group lived in (when Redis lost everything the
    * epoch went too, and this changes nothing), so every event not yet known consumed
    * is published again; then creates the group again, from the start of the stream.
+   * `seen` is the join the failing command was sent under: when the read loop and the
+   * takeover rounds both meet the same loss, the second must not end the epoch the
+   * first has just begun (every event would be published a second time).
    */
-  const rejoinGroup = async () => {
+  const rejoinGroup = async (seen: number) => {
+    if (seen !== joins) return;
     if (groupEpoch) {
       const now = await endEpoch(redis, groupEpoch);
       if (now !== groupEpoch) log.warn({ epoch: now }, 'consumer group vanished; new stream epoch');
     }
     await joinGroup();
   };
-  const liveness = startLiveness(deps, worker, { consumer, log, runner, rejoinGroup });
+  const liveness = startLiveness(deps, worker, {
+    consumer,
+    log,
+    runner,
+    rejoinGroup,
+    joinedTimes: () => joins,
+  });
   // Blocking reads hold their connection: give them one of their own.
   const reader = redis.duplicate({
     enableOfflineQueue: true,
@@ -110,18 +124,21 @@ export async function startConsumer(
     // Said once per distinct cause, not every second for as long as Redis is away.
     let loopError = '';
     let lostBefore = false;
-    let groupLost = false;
+    // The join a read that met NOGROUP was sent under, until the group is joined again.
+    let lostUnder: number | undefined;
+    let readUnder = 0;
     while (!stopped) {
       try {
         if (!grouped) {
           // Alive before reading anything: nobody takes over what this consumer reads.
           await liveness.beat();
-          await (groupLost ? rejoinGroup() : joinGroup());
+          await (lostUnder !== undefined ? rejoinGroup(lostUnder) : joinGroup());
           grouped = true;
-          groupLost = false;
+          lostUnder = undefined;
         }
         await runner.waitForRoom();
         if (stopped) break;
+        readUnder = joins;
         const res = (await reader.xreadgroup(
           'GROUP',
           worker.group,
@@ -152,7 +169,7 @@ export async function startConsumer(
         // (the stream or the group vanished, e.g. Redis lost its data) this recreates it.
         grouped = false;
         const lost = isGroupLost(err);
-        if (lost) groupLost = true;
+        if (lost) lostUnder ??= readUnder;
         const text = redis.status === 'ready' ? (err as Error).message : redisProblem(redis);
         if (text !== loopError) log.warn({ err: text }, 'consumer loop error; retrying');
         loopError = text;
