@@ -8,13 +8,13 @@ alter table outbox add column stream_epoch text;
 
 -- Rows published before this migration carry no epoch, and were published under the old
 -- rule (kept a day, whatever the consumers did): nearly all were consumed long ago.
--- Republishing them at the first start would notify every follower of a day of posts
--- again, and keeping them would keep them forever (only rows of the current epoch are
--- ever found consumed). They go now. The few not yet consumed are still on the stream and
--- are handled as usual; only a loss of Redis in the next moments would miss them, as it
--- would have before this release.
-delete from outbox where published_at is not null;
+-- Republishing them would notify every follower of a day of posts again; the stream
+-- maintenance deletes them instead, a batch at a time, outside this migration (deleting
+-- them here would hold the table's lock, taken by the ALTER above, for as long as that
+-- takes, and every request that records an event would wait behind it).
 
 -- Every poll tick of every relay looks for published rows of another epoch, and the
--- stream maintenance for those of the current epoch: published rows only.
-create index outbox_published_epoch_idx on outbox (stream_epoch) where published_at is not null;
+-- stream maintenance for those of the current epoch: published rows with an epoch only
+-- (the existing rows add nothing to it, so it builds at once).
+create index outbox_published_epoch_idx on outbox (stream_epoch)
+  where published_at is not null and stream_epoch is not null;

@@ -45,8 +45,11 @@ export async function streamHorizon(
   });
   const present = new Set(infos.map((info) => String(info.name)));
   if (groups.some((g) => !present.has(g))) return null;
+  // Only the groups this release runs decide: a group an older release left behind (a
+  // worker renamed or retired) is read by nobody, and would hold every entry forever.
+  const deciding = groups.length > 0 ? infos.filter((i) => groups.includes(String(i.name))) : infos;
   let keep: string | undefined;
-  for (const info of infos) {
+  for (const info of deciding) {
     let oldest = String(info['last-delivered-id']);
     if (oldest === '0-0') return null; // a group that has read nothing yet needs everything
     if (Number(info.pending) > 0) {
@@ -112,11 +115,16 @@ export async function republishMissing(
 ): Promise<number> {
   const { sql, redis } = deps;
   const [ms, seq] = parseId(horizon);
+  // The last hour's, at most ten thousand: a Redis back from older data lost its last
+  // second or so of writes, and a horizon held back (a message that keeps failing) must
+  // not make this read grow without end.
   const rows = await sql<{ id: string; streamId: string }[]>`
     select id::text, stream_id as "streamId" from outbox
     where published_at is not null and stream_epoch = ${epoch}
+      and published_at > now() - interval '1 hour'
       and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint)
-        >= (${String(ms)}::bigint, ${String(seq)}::bigint)`;
+        >= (${String(ms)}::bigint, ${String(seq)}::bigint)
+    order by id desc limit 10000`;
   if (rows.length === 0) return 0;
   rows.sort((a, b) => compareIds(a.streamId, b.streamId));
   const held = new Set<string>();
@@ -134,14 +142,15 @@ export async function republishMissing(
   // horizon as it is now are certainly lost rather than trimmed once done.
   const now = await streamHorizon(redis, EVENTS_STREAM, groups);
   if (!now) return 0;
-  const missing = rows
-    .filter((r) => !held.has(r.streamId) && compareIds(r.streamId, now) >= 0)
-    .map((r) => r.id);
+  const missing = rows.filter((r) => !held.has(r.streamId) && compareIds(r.streamId, now) >= 0);
   if (missing.length === 0) return 0;
+  // Still as read (another node may have published one again meanwhile).
   return (
     await sql`
       update outbox set published_at = null, stream_id = null, stream_epoch = null
-      where id = any(${missing}::bigint[]) and stream_epoch = ${epoch}`
+      from unnest(${missing.map((r) => r.id)}::bigint[], ${missing.map((r) => r.streamId)}::text[])
+        as m (id, stream_id)
+      where outbox.id = m.id and outbox.stream_id = m.stream_id and outbox.stream_epoch = ${epoch}`
   ).count;
 }
 
@@ -167,8 +176,13 @@ export async function maintainStreams(
   // Rows published before epochs existed (or by an older release during an upgrade, or
   // marked published by hand): published under the old rules, nothing tells when they
   // are consumed. They are not kept.
+  // A batch per tick: an upgrade leaves a day of them, and one statement for all would
+  // hold their row locks for as long as it runs.
   let purged = (
-    await sql`delete from outbox where published_at is not null and stream_epoch is null`
+    await sql`
+      delete from outbox where id in (
+        select id from outbox where published_at is not null and stream_epoch is null
+        limit 10000)`
   ).count;
   if (!epoch || !horizon) return { trimmed, purged, republished: 0 };
   const republished = await republishMissing(deps, epoch, horizon, groups.get(EVENTS_STREAM));
