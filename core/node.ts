@@ -192,6 +192,10 @@ export async function startNode(
       await closed;
       clearTimeout(timer);
       clearTimeout(idle);
+      // http.Server#close also clears the timer that checks connections for timeouts,
+      // which closing the listener alone left running; the server is closed already, so
+      // its callback only hears ERR_SERVER_NOT_RUNNING.
+      httpServer.close(() => {});
       await closeDeps(deps);
       await embedded?.close();
       logger.info('stopped');

@@ -80,8 +80,13 @@ const shutdown = (signal: NodeJS.Signals) => {
     process.exit(1);
   }
   stopping = true;
+  if (!cluster) {
+    // Still starting: what started so far is stopped once the start is over (below).
+    say(`${signal}: stopping as soon as everything has started`);
+    return;
+  }
   say(`${signal}: stopping every node, then the edge`);
-  (cluster?.stop() ?? Promise.resolve()).then(
+  cluster.stop().then(
     () => {
       say('stopped');
       for (const f of files.values()) f.end();

@@ -1,5 +1,4 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -272,6 +271,8 @@ function managedProcess(spec: ProcessSpec): ClusterProcess {
   // Set while the cluster means the process to be down (killed, stopping): no restart then.
   let wanted = false;
   let restarts = 0;
+  let spawnError: Error | undefined;
+  let wasReady = false;
 
   const lines = (stream: NodeJS.ReadableStream) => {
     let buffered = '';
@@ -306,9 +307,21 @@ function managedProcess(spec: ProcessSpec): ClusterProcess {
     child = proc;
     lines(proc.stdout!);
     lines(proc.stderr!);
-    // 'close': the output has been read to its end by then.
-    exited = once(proc, 'close').then(([code, signal]) => {
-      if (wanted && options.restartOnExit) {
+    // 'close': the output has been read to its end by then. A process that could not be
+    // started at all (no such binary) emits 'error' instead: that is an exit too.
+    spawnError = undefined;
+    proc.on('error', (err) => {
+      spawnError = err;
+      options.onLine?.(name, `failed to start: ${err.message}`);
+    });
+    exited = new Promise<[number | null, NodeJS.Signals | null]>((resolve) => {
+      proc.once('close', (code, signal) => resolve([code, signal]));
+      proc.once('error', () => {
+        if (proc.pid === undefined) resolve([null, null]);
+      });
+    }).then(([code, signal]) => {
+      // Only a process that was up once: one that never started fails its first start().
+      if (wanted && wasReady && options.restartOnExit) {
         const delay = Math.min(1_000 * 2 ** restarts, 10_000);
         restarts += 1;
         options.say?.(`${name} exited (${code ?? signal}); starting it again in ${delay} ms`);
@@ -316,9 +329,8 @@ function managedProcess(spec: ProcessSpec): ClusterProcess {
           if (wanted) void handle.start().catch(() => {});
         }, delay).unref();
       }
-      return code as number | null;
+      return code;
     });
-    proc.on('error', (err) => options.onLine?.(name, `failed to start: ${err.message}`));
   };
 
   const answers = async () => {
@@ -336,7 +348,7 @@ function managedProcess(spec: ProcessSpec): ClusterProcess {
     port,
     url,
     pid: () => child?.pid,
-    running: () => child !== undefined && child.exitCode === null && child.signalCode === null,
+    running: () => child?.pid !== undefined && child.exitCode === null && child.signalCode === null,
     async start() {
       if (handle.running()) return;
       wanted = true;
@@ -344,18 +356,20 @@ function managedProcess(spec: ProcessSpec): ClusterProcess {
       const proc = child!;
       const deadline = Date.now() + READY_TIMEOUT_MS;
       while (!(await answers())) {
+        if (spawnError) throw new Error(`${name} could not start: ${spawnError.message}`);
         if (proc.exitCode !== null || proc.signalCode !== null) {
           throw new Error(
             `${name} exited (${proc.exitCode ?? proc.signalCode}) before it was ready`,
           );
         }
         if (Date.now() > deadline) {
-          proc.kill('SIGKILL');
+          await handle.kill('SIGKILL');
           throw new Error(`${name} was not ready within ${READY_TIMEOUT_MS} ms`);
         }
         await new Promise((r) => setTimeout(r, 100));
       }
       restarts = 0;
+      wasReady = true;
     },
     async kill(signal = 'SIGKILL') {
       wanted = false;
