@@ -217,4 +217,17 @@ describe('stream trimming', () => {
     expect(await ctx.deps.redis.xlen(stream)).toBe(3);
     expect(await trimStream(ctx.deps, stream, ['back'])).toBe(3);
   });
+
+  it('is not held back by a group no worker of this release runs (left by an older one)', async () => {
+    const stream = `test-trim-retired-${Date.now()}`;
+    const key = fullKey(ctx.deps.redis, stream);
+    await ctx.deps.redis.xgroup('CREATE', key, 'current', '0', 'MKSTREAM');
+    // A retired worker's group: it has read nothing, and nobody will ever read for it.
+    await ctx.deps.redis.xgroup('CREATE', key, 'retired', '0');
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await ctx.deps.redis.xadd(stream, '*', 'n', String(i)))!);
+    await ctx.deps.redis.xreadgroup('GROUP', 'current', 'c', 'COUNT', 3, 'STREAMS', stream, '>');
+    await ctx.deps.redis.xack(stream, 'current', ...ids);
+    expect(await trimStream(ctx.deps, stream, ['current'])).toBe(3);
+  });
 });
