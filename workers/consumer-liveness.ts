@@ -129,19 +129,17 @@ export function startLiveness(
     return messages;
   };
 
-  const takeOver = async (from: string) => {
+  /** What `owner` has pending, idle at least `idle` ms, as much as this consumer has room for. */
+  const pendingOf = async (owner: string, idle: number) => {
     const room = runner.room();
-    if (room === 0) return;
-    const pending = (await redis.xpending(
-      stream,
-      group,
-      'IDLE',
-      minIdle,
-      '-',
-      '+',
-      room,
-      from,
-    )) as Array<[string, string, number, number]>;
+    if (room === 0) return [];
+    return (await redis.xpending(stream, group, 'IDLE', idle, '-', '+', room, owner)) as Array<
+      [string, string, number, number]
+    >;
+  };
+
+  const takeOver = async (from: string) => {
+    const pending = await pendingOf(from, minIdle);
     if (pending.length === 0) return;
     const counts = new Map(pending.map(([id, , , n]) => [id, n]));
     const taken = await claim([...counts.keys()], counts, minIdle);
@@ -152,18 +150,7 @@ export function startLiveness(
 
   /** Own pending messages nothing tracks (an acknowledgement lost): handled again. */
   const recoverOwn = async () => {
-    const room = runner.room();
-    if (room === 0) return;
-    const pending = (await redis.xpending(
-      stream,
-      group,
-      'IDLE',
-      claimIdleMs,
-      '-',
-      '+',
-      room,
-      consumer,
-    )) as Array<[string, string, number, number]>;
+    const pending = await pendingOf(consumer, claimIdleMs);
     const lost = pending.filter(([id]) => !runner.has(id));
     if (lost.length === 0) return;
     const counts = new Map(lost.map(([id, , , n]) => [id, n]));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  authorWithAudience,
   disconnectedSince,
   type EdgeListener,
   expectEveryInboxOnce,
@@ -92,18 +93,7 @@ describe('gateway failover through the edge', () => {
 
   it('a gateway killed while 200 clients listen and a post goes out every 200 ms: everyone reconnects and, after a sync, holds every notification exactly once', async () => {
     const cluster = await clusters.start({ servers: 1, gateways: 2, workers: 2 });
-    const author = await cluster.api.signup();
-    const users = await seedFollowersWithTokens(
-      cluster.sql,
-      author.id,
-      200,
-      cluster.env.JWT_SECRET!,
-    );
-    const listeners = await listenMany(
-      cluster.edgeUrl,
-      users.map((u) => u.token),
-      clusters.clients,
-    );
+    const { author, listeners } = await authorWithAudience(cluster, clusters.clients, 200, 200);
     const gateways = cluster.byRole('gateway');
     const counts = await Promise.all(gateways.map((g) => cluster.socketsOn(g)));
     const victim = gateways[counts[0]! >= counts[1]! ? 0 : 1]!;

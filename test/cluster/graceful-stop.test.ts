@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
+  authorWithAudience,
   disconnectedSince,
   expectEveryInboxOnce,
-  listenMany,
   reconnectedAt,
-  seedFollowersWithTokens,
   useTestClusters,
 } from '../helpers/cluster.ts';
 
@@ -19,17 +18,11 @@ describe('a node of each role stopped with SIGTERM under load', () => {
       workers: 2,
       env: { FANOUT_CHUNK_SIZE: '100' },
     });
-    const author = await cluster.api.signup();
-    const followers = await seedFollowersWithTokens(
-      cluster.sql,
-      author.id,
-      600,
-      cluster.env.JWT_SECRET!,
-    );
-    const listeners = await listenMany(
-      cluster.edgeUrl,
-      followers.slice(0, 100).map((f) => f.token),
+    const { author, followers, listeners } = await authorWithAudience(
+      cluster,
       clusters.clients,
+      600,
+      100,
     );
 
     // Fourteen clients in a loop: two post, six read their feed, six edit their profile.

@@ -1,11 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectUnimal } from '../../gateway/client.ts';
-import {
-  expectEveryInboxOnce,
-  listenMany,
-  seedFollowersWithTokens,
-  useTestClusters,
-} from '../helpers/cluster.ts';
+import { authorWithAudience, expectEveryInboxOnce, useTestClusters } from '../helpers/cluster.ts';
 import { httpApi } from '../helpers/http.ts';
 import { type PostgresInstance, startPostgresInstance } from '../helpers/services.ts';
 
@@ -29,17 +24,11 @@ describe('PostgreSQL restarted under load', () => {
       adminUrl: pg.adminUrl,
       env: { FANOUT_CHUNK_SIZE: '50' },
     });
-    const author = await cluster.api.signup();
-    const followers = await seedFollowersWithTokens(
-      cluster.sql,
-      author.id,
-      200,
-      cluster.env.JWT_SECRET!,
-    );
-    const listeners = await listenMany(
-      cluster.edgeUrl,
-      followers.slice(0, 20).map((f) => f.token),
+    const { author, followers, listeners } = await authorWithAudience(
+      cluster,
       clusters.clients,
+      200,
+      20,
     );
 
     // Posts and reads in a loop, through the edge, for the whole outage.

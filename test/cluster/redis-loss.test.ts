@@ -3,10 +3,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FANOUT_STREAM } from '../../core/contract.ts';
 import { STREAM_EPOCH_KEY } from '../../workers/stream-epoch.ts';
 import {
+  authorWithAudience,
   expectEveryInboxOnce,
   keepPosting,
-  listenMany,
-  seedFollowersWithTokens,
   useTestClusters,
 } from '../helpers/cluster.ts';
 import { type RedisServer, startRedisServer } from '../helpers/services.ts';
@@ -39,18 +38,7 @@ describe('Redis loses its data mid-traffic', () => {
       maxRetriesPerRequest: null,
     });
     clients.push(redis);
-    const author = await cluster.api.signup();
-    const followers = await seedFollowersWithTokens(
-      cluster.sql,
-      author.id,
-      300,
-      cluster.env.JWT_SECRET!,
-    );
-    const listeners = await listenMany(
-      cluster.edgeUrl,
-      followers.slice(0, 30).map((f) => f.token),
-      clusters.clients,
-    );
+    const { author, listeners } = await authorWithAudience(cluster, clusters.clients, 300, 30);
 
     // Hold one follower's row: every post's chunk holding them waits inside its insert,
     // so fan-out chunks pile up in the stream, unfinished, when Redis loses them.

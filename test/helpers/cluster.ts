@@ -220,6 +220,31 @@ export async function listenThroughEdge(
   return listener;
 }
 
+/**
+ * An author signed up through the edge, `followers` followers made in SQL, and the first
+ * `online` of them listening through the edge.
+ */
+export async function authorWithAudience(
+  cluster: TestCluster,
+  clients: UnimalClient[],
+  followers: number,
+  online: number,
+) {
+  const author = await cluster.api.signup();
+  const users = await seedFollowersWithTokens(
+    cluster.sql,
+    author.id,
+    followers,
+    cluster.env.JWT_SECRET!,
+  );
+  const listeners = await listenMany(
+    cluster.edgeUrl,
+    users.slice(0, online).map((u) => u.token),
+    clients,
+  );
+  return { author, followers: users, listeners };
+}
+
 /** Listeners through the edge, connected twenty at a time (each handshake reads PostgreSQL). */
 export async function listenMany(
   edgeUrl: string,
