@@ -1,8 +1,7 @@
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase } from '../test/helpers/context.ts';
+import { runNodeToExit } from '../test/helpers/process.ts';
 
 /*
  * postgres.js 3.4.9 throws from a timer when a statement is written to a connection
@@ -25,18 +24,7 @@ afterAll(async () => {
 
 describe('a connection whose backend died', () => {
   it('rejects the statements sent on it, and the process and the pool live on', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', probe], {
-      env: { PATH: process.env.PATH ?? '', DATABASE_URL: db.url },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-    });
-    child.stderr!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-    });
-    const [code] = await once(child, 'close');
+    const { code, output: out } = await runNodeToExit({ DATABASE_URL: db.url }, probe);
     expect(out).not.toContain('TypeError');
     expect(code).toBe(0);
     const result = JSON.parse(out.trim().split('\n').at(-1)!);

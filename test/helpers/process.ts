@@ -118,11 +118,15 @@ export async function spawnNode(
   };
 }
 
-/** Runs the entrypoint expecting it to fail; resolves with its exit code and output. */
+/**
+ * Runs the entrypoint (or another script of the project) to its end; resolves with its
+ * exit code and its output, stdout and stderr together.
+ */
 export async function runNodeToExit(
   env: Record<string, string>,
+  script = 'main.ts',
 ): Promise<{ code: number | null; output: string }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...baseTestEnv(), PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
