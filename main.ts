@@ -2,7 +2,7 @@
 import { ConfigError, loadConfig } from './core/config.ts';
 import { createLogger, logProcessWarnings } from './core/logger.ts';
 import { MigrationError } from './core/migrate.ts';
-import { startNode } from './core/node.ts';
+import { startNode } from './node.ts';
 
 let config: ReturnType<typeof loadConfig>;
 try {

@@ -158,7 +158,7 @@ export interface Config {
   sessionCacheTtlMs: number;
   refreshTokenTtlMs: number;
   passwordHashCost: number;
-  /** Login limits; see createAuthLimiters (server/features/auth/rate-limit.ts). */
+  /** Login limits; see createAuthLimiters (domain/auth/rate-limit.ts). */
   loginLimit: {
     /** Failed logins per (account, client IP) within `windowMs`. */
     perAccountIp: number;
@@ -178,7 +178,7 @@ export interface Config {
   shutdownTimeoutMs: number;
   /**
    * How long a stopping node leaves idle keep-alive connections for the client (the
-   * reverse proxy) to close, before closing them itself (0: at once). See core/node.ts.
+   * reverse proxy) to close, before closing them itself (0: at once). See node.ts.
    */
   shutdownIdleWaitMs: number;
   dataDir: string;
@@ -200,7 +200,7 @@ export interface Config {
   };
   /**
    * Base URL of stored photo variants. Unset: the server role's own /media route
-   * on localhost and the port the process actually listens on (see core/node.ts).
+   * on localhost and the port the process actually listens on (see node.ts).
    */
   mediaPublicUrl: string;
   mediaPublicUrlSet: boolean;

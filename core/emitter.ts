@@ -1,6 +1,6 @@
 import { Emitter } from '@socket.io/redis-emitter';
-import type { ServerToClientEvents } from './contract.ts';
-import { socketChannelKey } from './contract.ts';
+import type { ServerToClientEvents } from '../contract/index.ts';
+import { socketChannelKey } from '../contract/index.ts';
 import type { Logger } from './logger.ts';
 import { channelPrefix, type Redis } from './redis.ts';
 

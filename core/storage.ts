@@ -77,7 +77,7 @@ function isMissing(err: unknown): boolean {
 /**
  * With `embedded`, the server's client talks S3 to the embedded store over its private
  * socket, and presigned URLs point at the app's own `/storage` route
- * (`config.s3.publicEndpoint`, set by core/node.ts once the port is known).
+ * (`config.s3.publicEndpoint`, set by node.ts once the port is known).
  */
 export function createStorage(
   config: Pick<Config, 's3'>,

@@ -8,15 +8,15 @@ import {
   sessionRoom,
   socketChannelKey,
   userRoom,
-} from '../core/contract.ts';
+} from '../contract/index.ts';
 import { AppError } from '../core/errors.ts';
 import { channelPrefix, closeRedis, redisLocation, reportRejections } from '../core/redis.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
-import { authenticate } from '../server/features/auth/authenticate.ts';
-import { mapRoom, resolutionForZoom, subscriptionCells } from '../server/features/map/geo.ts';
-import { cellCounts } from '../server/features/map/queries.ts';
-import { MapSubscribePayload } from '../server/features/map/schema.ts';
-import { notificationsAfter, toNotification } from '../server/features/notifications/queries.ts';
+import { authenticate } from '../domain/auth/authenticate.ts';
+import { mapRoom, resolutionForZoom, subscriptionCells } from '../domain/map/geo.ts';
+import { cellCounts } from '../domain/map/queries.ts';
+import { MapSubscribePayload } from '../domain/map/schema.ts';
+import { notificationsAfter, toNotification } from '../domain/notifications/queries.ts';
 import { type AppSocket, createFloodGuard, onEvent, type SocketData } from './socket-events.ts';
 
 /** Largest message a client may send; every client event is small. */

@@ -1,6 +1,6 @@
 import type { Socket } from 'socket.io';
 import type { z } from 'zod';
-import type { AckError, ClientToServerEvents, ServerToClientEvents } from '../core/contract.ts';
+import type { AckError, ClientToServerEvents, ServerToClientEvents } from '../contract/index.ts';
 import { toAppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 

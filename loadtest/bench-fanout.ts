@@ -2,7 +2,7 @@
 // followers. Real processes (one server, two gateway nodes, two workers) on this machine,
 // a database and Redis prefix of its own, cleaned up at the end. Prints its figures.
 import { io } from 'socket.io-client';
-import { type Notification, userRoom } from '../core/contract.ts';
+import { type Notification, userRoom } from '../contract/index.ts';
 import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
 import { args, type BenchRun, log, ms, quantile, runBench } from './harness.ts';

@@ -4,7 +4,7 @@
 import { io } from 'socket.io-client';
 import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
-import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../server/features/map/geo.ts';
+import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../domain/map/geo.ts';
 import { args, type BenchRun, log, ms, quantile, runBench, sorted } from './harness.ts';
 import { seed } from './seed.ts';
 

@@ -8,7 +8,7 @@ import postgres from 'postgres';
 import type { Socket } from 'socket.io-client';
 import { quoteIdent } from '../core/db.ts';
 import { migrate } from '../core/migrate.ts';
-import { signAccessToken } from '../server/features/auth/tokens.ts';
+import { signAccessToken } from '../domain/auth/tokens.ts';
 import { baseTestEnv, databaseUrl, REDIS_URL } from '../test/helpers/env.ts';
 import { type NodeProcess, spawnNode } from '../test/helpers/process.ts';
 

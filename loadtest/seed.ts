@@ -9,9 +9,9 @@ import { loadConfig } from '../core/config.ts';
 import { createSql, ensureDatabase } from '../core/db.ts';
 import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/migrate.ts';
-import { hashPassword } from '../server/features/auth/passwords.ts';
-import { geoFor } from '../server/features/board/geo.ts';
-import { cellCenter, MAP_RESOLUTIONS, mapCells } from '../server/features/map/geo.ts';
+import { hashPassword } from '../domain/auth/passwords.ts';
+import { geoFor } from '../domain/board/geoprivacy.ts';
+import { cellCenter, MAP_RESOLUTIONS, mapCells } from '../domain/map/geo.ts';
 
 const args = new Map(
   process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),

@@ -1,16 +1,16 @@
 import type { Deps } from '../core/deps.ts';
 import { createRouter } from '../core/http/openapi.ts';
-import { createDocsRoutes } from './docs/routes.ts';
-import { createAuthRoutes } from './features/auth/routes.ts';
-import { createInteractionRoutes } from './features/board/interactions.ts';
-import { createPostRoutes } from './features/board/routes.ts';
-import { createMapRoutes } from './features/map/routes.ts';
-import { createNotificationRoutes } from './features/notifications/routes.ts';
-import { createMediaRoutes } from './features/photos/media-routes.ts';
-import { createPhotoRoutes } from './features/photos/routes.ts';
-import { createSocialRoutes } from './features/social/routes.ts';
-import { createUserRoutes } from './features/users/routes.ts';
-import { createViewerRoutes } from './viewer/routes.ts';
+import { createAuthRoutes } from './routes/auth.ts';
+import { createDocsRoutes } from './routes/docs.ts';
+import { createInteractionRoutes } from './routes/interactions.ts';
+import { createMapRoutes } from './routes/map.ts';
+import { createMediaRoutes } from './routes/media.ts';
+import { createNotificationRoutes } from './routes/notifications.ts';
+import { createPhotoRoutes } from './routes/photos.ts';
+import { createPostRoutes } from './routes/posts.ts';
+import { createSocialRoutes } from './routes/social.ts';
+import { createUserRoutes } from './routes/users.ts';
+import { createViewerRoutes } from './routes/viewer.ts';
 
 export const API_PREFIX = '/api/v1';
 

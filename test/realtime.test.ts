@@ -1,7 +1,7 @@
 import { io as connectRaw } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
 import type { Sql } from '../core/db.ts';
-import { signAccessToken } from '../server/features/auth/tokens.ts';
+import { signAccessToken } from '../domain/auth/tokens.ts';
 import { type HttpUser, httpApi } from './helpers/http.ts';
 import { listen, nodeUrl, useCluster } from './helpers/realtime.ts';
 

@@ -4,7 +4,7 @@ import {
   SessionEnded,
   STORAGE_KEYS,
   type TokenStore,
-} from '../server/viewer/session.ts';
+} from '../client/viewer/session.ts';
 
 // The map viewer's token handling (server/viewer/session.ts), without a browser.
 

@@ -1,9 +1,9 @@
-import { EVENTS_STREAM } from '../core/contract.ts';
+import { EVENTS_STREAM } from '../contract/index.ts';
 import type { TxSql } from '../core/db.ts';
 import type { Deps } from '../core/deps.ts';
-import { recordEvent } from '../core/outbox.ts';
-import { geoFor } from '../server/features/board/geo.ts';
-import { deletePhotos } from '../server/features/photos/queries.ts';
+import { geoFor } from '../domain/board/geoprivacy.ts';
+import { recordEvent } from '../domain/events/outbox.ts';
+import { deletePhotos } from '../domain/photos/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
+import { DEAD_LETTER_STREAM } from '../contract/index.ts';
 import type { Config } from '../core/config.ts';
-import { DEAD_LETTER_STREAM } from '../core/contract.ts';
 import type { Deps } from '../core/deps.ts';
 import { connectRedis, createRedis, fullKey } from '../core/redis.ts';
 import { useTestContext } from '../test/helpers/context.ts';

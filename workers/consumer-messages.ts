@@ -1,5 +1,5 @@
 import pLimit from 'p-limit';
-import { DEAD_LETTER_STREAM } from '../core/contract.ts';
+import { DEAD_LETTER_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { toAppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';

@@ -1,4 +1,4 @@
-import { DomainEvent, type StreamEvent } from '../core/contract.ts';
+import { DomainEvent, type StreamEvent } from '../contract/index.ts';
 import type { StreamMessage } from './consumer.ts';
 
 /** Reads an events-stream message; a malformed one throws (and ends in the dead-letter stream). */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { EVENTS_STREAM, FANOUT_STREAM, type Notification, userRoom } from '../core/contract.ts';
+import { EVENTS_STREAM, FANOUT_STREAM, type Notification, userRoom } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
-import { findActiveUser, toUser } from '../server/features/users/queries.ts';
+import { findActiveUser, toUser } from '../domain/users/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
 

@@ -1,6 +1,6 @@
 import type { Deps } from '../core/deps.ts';
 import type { RunningRole } from '../core/roles.ts';
-import { purgeStaleSessions } from '../server/features/auth/queries.ts';
+import { purgeStaleSessions } from '../domain/auth/queries.ts';
 import { startPeriodic } from './periodic.ts';
 
 /** Keep revoked and expired sessions a week: long enough to explain a reuse-detection revocation. */

@@ -1,7 +1,7 @@
-import { EVENTS_STREAM } from '../core/contract.ts';
-import { findPost, toPost } from '../server/features/board/queries.ts';
-import { MAP_RESOLUTIONS, roomsForCells } from '../server/features/map/geo.ts';
-import { syncMapPoint } from '../server/features/map/queries.ts';
+import { EVENTS_STREAM } from '../contract/index.ts';
+import { findPost, toPost } from '../domain/board/queries.ts';
+import { MAP_RESOLUTIONS, roomsForCells } from '../domain/map/geo.ts';
+import { syncMapPoint } from '../domain/map/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
 

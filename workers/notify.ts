@@ -1,9 +1,9 @@
-import { EVENTS_STREAM, type NotificationType, userRoom } from '../core/contract.ts';
+import { EVENTS_STREAM, type NotificationType, userRoom } from '../contract/index.ts';
 import {
   findNotification,
   insertNotification,
   toNotification,
-} from '../server/features/notifications/queries.ts';
+} from '../domain/notifications/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
 

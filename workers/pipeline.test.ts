@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEAD_LETTER_STREAM, EVENTS_STREAM, FANOUT_STREAM } from '../core/contract.ts';
+import { DEAD_LETTER_STREAM, EVENTS_STREAM, FANOUT_STREAM } from '../contract/index.ts';
 import { fullKey } from '../core/redis.ts';
 import { createPost, signup } from '../test/helpers/builders.ts';
 import { useTestContext } from '../test/helpers/context.ts';

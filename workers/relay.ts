@@ -1,4 +1,4 @@
-import { EVENTS_STREAM } from '../core/contract.ts';
+import { EVENTS_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import type { RunningRole } from '../core/roles.ts';
 import { currentEpoch, STREAM_EPOCH_KEY } from './stream-epoch.ts';

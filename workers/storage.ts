@@ -1,6 +1,6 @@
 import type { Deps } from '../core/deps.ts';
 import type { RunningRole } from '../core/roles.ts';
-import { deleteOrphans } from '../server/features/photos/queries.ts';
+import { deleteOrphans } from '../domain/photos/queries.ts';
 import { startPeriodic } from './periodic.ts';
 
 const MAX_BACKOFF_S = 3600;

@@ -1,10 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { EVENTS_STREAM } from '../core/contract.ts';
-import { recordEvent } from '../core/outbox.ts';
+import { EVENTS_STREAM } from '../contract/index.ts';
 import { fullKey } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
+import { recordEvent } from '../domain/events/outbox.ts';
 import { createPost, type SignedUpUser, signup } from '../test/helpers/builders.ts';
 import { useTestContext } from '../test/helpers/context.ts';
 import { REDIS_URL } from '../test/helpers/env.ts';

@@ -1,4 +1,4 @@
-import { EVENTS_STREAM, FANOUT_STREAM } from '../core/contract.ts';
+import { EVENTS_STREAM, FANOUT_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { fullKey, type Redis } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';

@@ -65,7 +65,7 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
     // Time spent in this process, for clients and load tests to tell it from the network's.
     c.res.headers.set('Server-Timing', `app;dur=${(seconds * 1000).toFixed(2)}`);
     // A stopping node answers what reaches it and lets the connection go with the answer,
-    // so the proxy opens its next one to a node that stays (see core/node.ts).
+    // so the proxy opens its next one to a node that stays (see node.ts).
     if (deps.lifecycle.shuttingDown) c.res.headers.set('Connection', 'close');
     // After next() the route index points at the last handler that ran; when that
     // is a middleware, no route matched (bounded label cardinality either way).

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningNode } from '../../core/node.ts';
+import type { RunningNode } from '../../node.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { type HttpUser, httpApi } from '../helpers/http.ts';
 import { nodeUrl, useCluster } from '../helpers/realtime.ts';

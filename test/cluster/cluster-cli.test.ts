@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { connectUnimal } from '../../gateway/client.ts';
+import { connectUnimal } from '../../client/socket-client.ts';
 import { createTestDatabase, deleteRedisPrefix } from '../helpers/context.ts';
 import { baseTestEnv } from '../helpers/env.ts';
 import { httpApi } from '../helpers/http.ts';

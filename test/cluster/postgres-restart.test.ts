@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectUnimal } from '../../gateway/client.ts';
+import { connectUnimal } from '../../client/socket-client.ts';
 import { authorWithAudience, expectEveryInboxOnce, useTestClusters } from '../helpers/cluster.ts';
 import { httpApi } from '../helpers/http.ts';
 import { type PostgresInstance, startPostgresInstance } from '../helpers/services.ts';

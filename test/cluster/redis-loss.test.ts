@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FANOUT_STREAM } from '../../core/contract.ts';
+import { FANOUT_STREAM } from '../../contract/index.ts';
 import { STREAM_EPOCH_KEY } from '../../workers/stream-epoch.ts';
 import {
   authorWithAudience,

@@ -1,6 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FANOUT_STREAM } from '../../core/contract.ts';
+import { FANOUT_STREAM } from '../../contract/index.ts';
 import { useTestClusters } from '../helpers/cluster.ts';
 import { REDIS_URL } from '../helpers/env.ts';
 import { seedFollowers } from '../helpers/realtime.ts';

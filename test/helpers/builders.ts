@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Notification } from '../../core/contract.ts';
+import type { Notification } from '../../contract/index.ts';
 import type { TestContext } from './context.ts';
 
 let counter = 0;

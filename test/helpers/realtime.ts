@@ -3,15 +3,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { loadConfig } from '../../core/config.ts';
-import type { Notification } from '../../core/contract.ts';
-import type { Sql } from '../../core/db.ts';
-import { type RunningNode, startNode } from '../../core/node.ts';
 import {
   connectUnimal,
   type UnimalClient,
   type UnimalClientOptions,
-} from '../../gateway/client.ts';
+} from '../../client/socket-client.ts';
+import type { Notification } from '../../contract/index.ts';
+import { loadConfig } from '../../core/config.ts';
+import type { Sql } from '../../core/db.ts';
+import { type RunningNode, startNode } from '../../node.ts';
 import { createTestDatabase, deleteRedisPrefix, s3TestEnv } from './context.ts';
 import { baseTestEnv } from './env.ts';
 

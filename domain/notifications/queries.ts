@@ -1,0 +1,181 @@
+import type { Notification, NotificationType } from '../../contract/index.ts';
+import type { Sql, TxSql } from '../../core/db.ts';
+import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
+
+export interface NotificationRow extends AuthorColumns {
+  id: string;
+  seq: number;
+  type: NotificationType;
+  postId: string | null;
+  commentId: string | null;
+  createdAt: Date;
+  readAt: Date | null;
+}
+
+const COLUMNS = `n.id, n.seq, n.type, n.post_id as "postId", n.comment_id as "commentId",
+  n.created_at as "createdAt", n.read_at as "readAt", ${embeddedUserColumns('u')}`;
+
+export function toNotification(row: NotificationRow): Notification {
+  return {
+    id: row.id,
+    type: row.type,
+    actor: authorOf(row),
+    postId: row.postId,
+    commentId: row.commentId,
+    createdAt: row.createdAt.toISOString(),
+    readAt: row.readAt ? row.readAt.toISOString() : null,
+  };
+}
+
+/** Newest first (insertion order), keyset on `seq`. */
+export async function listNotifications(
+  sql: Sql,
+  userId: string,
+  options: { unread: boolean; limit: number; beforeSeq?: number | undefined },
+): Promise<NotificationRow[]> {
+  return sql<NotificationRow[]>`
+    select ${sql.unsafe(COLUMNS)}
+    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
+    where n.user_id = ${userId}
+      ${options.unread ? sql`and n.read_at is null` : sql``}
+      ${options.beforeSeq !== undefined ? sql`and n.seq < ${options.beforeSeq}` : sql``}
+    order by n.seq desc limit ${options.limit + 1}`;
+}
+
+/** How far back before the anchor's insertion a sync looks again (see notificationsAfter). */
+export const SYNC_OVERLAP_MS = 5_000;
+/** At most this many of those are sent again, so a page always makes progress. */
+export const SYNC_OVERLAP_ROWS = 50;
+
+/** The time in a UUIDv7 (notification ids are their event's id), or undefined. */
+function uuidV7Time(id: string): Date | undefined {
+  const hex = id.replace(/-/g, '');
+  if (!/^[0-9a-f]{32}$/i.test(hex) || hex[12] !== '7') return undefined;
+  const ms = Number.parseInt(hex.slice(0, 12), 16);
+  return ms <= Date.now() + 60_000 ? new Date(ms) : undefined;
+}
+
+/**
+ * What a client that has everything up to the notification `after` is missing,
+ * oldest first, at most `limit` of them (`hasMore` says there are newer ones:
+ * ask again after the last item).
+ *
+ * Two events for one person may commit in the other order than they were
+ * inserted, and be pushed in that order too. So a sync also returns up to
+ * SYNC_OVERLAP_ROWS rows inserted in the few seconds before the anchor: a client
+ * that saw the later one first still gets the earlier one. Clients drop ids
+ * they already have (the client helper does).
+ *
+ * When the anchor is gone (deleted with its post or comment), its id still
+ * tells when its event happened: everything inserted since then (less the
+ * overlap) is sent. Without an anchor, or with one that is not a notification
+ * id at all, the newest `limit` are sent (`hasMore`: older ones exist).
+ */
+export async function notificationsAfter(
+  sql: Sql,
+  userId: string,
+  after: string | undefined,
+  limit: number,
+): Promise<{ rows: NotificationRow[]; hasMore: boolean }> {
+  const [anchor] = after
+    ? await sql<{ seq: number; insertedAt: Date }[]>`
+        select seq, inserted_at as "insertedAt" from notifications where user_id = ${userId} and id = ${after}`
+    : [];
+  const select = sql`
+    select ${sql.unsafe(COLUMNS)}
+    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
+    where n.user_id = ${userId}`;
+  if (anchor) {
+    const [overlap, newer] = await Promise.all([
+      sql<NotificationRow[]>`${select}
+        and n.seq < ${anchor.seq}
+        and n.inserted_at >= ${new Date(anchor.insertedAt.getTime() - SYNC_OVERLAP_MS)}
+        order by n.seq desc limit ${SYNC_OVERLAP_ROWS}`,
+      sql<
+        NotificationRow[]
+      >`${select} and n.seq > ${anchor.seq} order by n.seq asc limit ${limit + 1}`,
+    ]);
+    return {
+      rows: [...overlap.reverse(), ...newer.slice(0, limit)],
+      hasMore: newer.length > limit,
+    };
+  }
+  const since = after ? uuidV7Time(after) : undefined;
+  if (since) {
+    const rows = await sql<NotificationRow[]>`${select}
+      and n.inserted_at >= ${new Date(since.getTime() - SYNC_OVERLAP_MS)}
+      order by n.seq asc limit ${limit + 1}`;
+    return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
+  }
+  const rows = await sql<NotificationRow[]>`${select} order by n.seq desc limit ${limit + 1}`;
+  return { rows: rows.slice(0, limit).reverse(), hasMore: rows.length > limit };
+}
+
+export async function unreadCount(sql: Sql, userId: string): Promise<number> {
+  const [row] = await sql<{ count: number }[]>`
+    select count(*)::int as count from notifications where user_id = ${userId} and read_at is null`;
+  return row!.count;
+}
+
+/** Marks the given ids, and/or everything up to and including `upTo`, as read. Unknown ids are ignored. */
+export async function markRead(
+  sql: Sql,
+  userId: string,
+  input: { ids?: string[] | undefined; upTo?: string | undefined },
+): Promise<number> {
+  let count = 0;
+  if (input.ids && input.ids.length > 0) {
+    const res = await sql`
+      update notifications set read_at = now()
+      where user_id = ${userId} and id = any(${input.ids}::uuid[]) and read_at is null`;
+    count += res.count;
+  }
+  if (input.upTo) {
+    const res = await sql`
+      update notifications set read_at = now()
+      where user_id = ${userId} and read_at is null
+        and seq <= (select seq from notifications where user_id = ${userId} and id = ${input.upTo})`;
+    count += res.count;
+  }
+  return count;
+}
+
+/** One notification for one person (comment, like, follow). Idempotent per (user, event). */
+export async function insertNotification(
+  sql: Sql | TxSql,
+  input: {
+    userId: string;
+    id: string;
+    type: NotificationType;
+    actorId: string;
+    postId?: string | null;
+    commentId?: string | null;
+    createdAt: string;
+  },
+): Promise<void> {
+  await sql`
+    insert into notifications (user_id, id, type, actor_id, post_id, comment_id, created_at)
+    select ${input.userId}, ${input.id}, ${input.type}, ${input.actorId}, ${input.postId ?? null},
+      ${input.commentId ?? null}, ${input.createdAt}
+    -- what it points at may be gone by the time the event is handled: then there is nothing to say
+    where exists (select 1 from users where id = ${input.userId} and deleted_at is null)
+      -- nor from someone whose account is gone (its cleanup may already have run)
+      and exists (select 1 from users where id = ${input.actorId} and deleted_at is null)
+      and (${input.postId ?? null}::uuid is null or exists (select 1 from posts where id = ${input.postId ?? null}))
+      and (${input.commentId ?? null}::uuid is null
+        or exists (select 1 from comments where id = ${input.commentId ?? null}))
+    on conflict (user_id, id) do nothing`;
+}
+
+/** The notification as its recipient reads it (for the live push). */
+export async function findNotification(
+  sql: Sql,
+  userId: string,
+  id: string,
+): Promise<NotificationRow | undefined> {
+  const [row] = await sql<NotificationRow[]>`
+    select ${sql.unsafe(COLUMNS)}
+    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
+    where n.user_id = ${userId} and n.id = ${id}`;
+  return row;
+}

@@ -1,0 +1,80 @@
+import type { Sql, TxSql } from '../../core/db.ts';
+import { type UserRow, userColumns } from '../users/queries.ts';
+
+/**
+ * Locks both users' rows in id order (two people following each other at the
+ * same moment would otherwise deadlock) and says whether the other user is an
+ * active account. Holding the lock also orders follows against an account
+ * deletion, so no edge to a deleted account is made after its cleanup ran.
+ */
+async function lockPair(tx: TxSql, followerId: string, followeeId: string): Promise<boolean> {
+  const rows = await tx<{ id: string; active: boolean }[]>`
+    select id, deleted_at is null as active from users
+    where id in (${followerId}, ${followeeId}) order by id for update`;
+  return rows.some((r) => r.id === followeeId && r.active);
+}
+
+export type FollowResult = { found: false } | { found: true; createdAt?: Date };
+
+/**
+ * Adds the edge if it is not there. `createdAt` is set only when this call
+ * created it, so the event is recorded once however often a client retries.
+ */
+export async function follow(
+  tx: TxSql,
+  followerId: string,
+  followeeId: string,
+): Promise<FollowResult> {
+  if (!(await lockPair(tx, followerId, followeeId))) return { found: false };
+  const [row] = await tx<{ createdAt: Date }[]>`
+    insert into follows (follower_id, followee_id) values (${followerId}, ${followeeId})
+    on conflict do nothing
+    returning created_at as "createdAt"`;
+  if (!row) return { found: true };
+  await adjustCounts(tx, followerId, followeeId, 1);
+  return { found: true, createdAt: row.createdAt };
+}
+
+/** Removes the edge if it is there; `found` is false only for an unknown user with no edge to remove. */
+export async function unfollow(
+  tx: TxSql,
+  followerId: string,
+  followeeId: string,
+): Promise<{ found: boolean }> {
+  const active = await lockPair(tx, followerId, followeeId);
+  const rows = await tx`
+    delete from follows where follower_id = ${followerId} and followee_id = ${followeeId}
+    returning 1`;
+  if (rows.length > 0) await adjustCounts(tx, followerId, followeeId, -1);
+  return { found: active || rows.length > 0 };
+}
+
+async function adjustCounts(tx: TxSql, followerId: string, followeeId: string, delta: 1 | -1) {
+  await tx`
+    update users set
+      following_count = following_count + case when id = ${followerId} then ${delta}::int else 0 end,
+      follower_count = follower_count + case when id = ${followeeId} then ${delta}::int else 0 end
+    where id in (${followerId}, ${followeeId})`;
+}
+
+/** `edgeKey` is the edge's creation time in microseconds since the epoch: exact, for the cursor. */
+export type EdgeRow = UserRow & { edgeKey: number };
+
+/** Followers of a user (direction 'followers') or the users they follow ('following'), newest edge first. */
+export async function listEdges(
+  sql: Sql,
+  userId: string,
+  direction: 'followers' | 'following',
+  limit: number,
+  after?: { us: number; id: string },
+): Promise<EdgeRow[]> {
+  const [mine, theirs] =
+    direction === 'followers' ? ['followee_id', 'follower_id'] : ['follower_id', 'followee_id'];
+  return sql<EdgeRow[]>`
+    select ${sql.unsafe(userColumns('u'))}, (extract(epoch from f.created_at) * 1000000)::bigint as "edgeKey"
+    from follows f join users u on u.id = f.${sql.unsafe(theirs)}
+    where f.${sql.unsafe(mine)} = ${userId} and u.deleted_at is null
+      ${after ? sql`and (f.created_at, f.${sql.unsafe(theirs)}) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)` : sql``}
+    order by f.created_at desc, f.${sql.unsafe(theirs)} desc
+    limit ${limit + 1}`;
+}

@@ -1,0 +1,91 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Deps } from '../../core/deps.ts';
+import { AppError } from '../../core/errors.ts';
+import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { requireAuth } from '../../domain/auth/authenticate.ts';
+import { listInBox, type PostRow, toPost } from '../../domain/board/queries.ts';
+import { KINDS, PostSchema } from '../../domain/board/schema.ts';
+import { resolutionForZoom } from '../../domain/map/geo.ts';
+import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
+import { BboxParam, CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
+
+const routes = {
+  cells: createRoute({
+    method: 'get',
+    path: '/map/cells',
+    tags: ['map'],
+    summary: 'Sightings counted per H3 cell in a box, at the resolution that suits the zoom',
+    description:
+      'Zoom → resolution: ≤3 → 2, 4 → 3, 5–6 → 4, 7 → 5, 8–9 → 6, 10–11 → 7, 12–13 → 8, ≥14 → 9. ' +
+      'A cell is in the box when its centre is. Obscured posts count at their public (coarse) ' +
+      'point, private ones never. A box crossing the antimeridian has minLng > maxLng. ' +
+      `More than ${MAX_CELLS} cells is 400: zoom out or shrink the box.`,
+    security: bearerSecurity,
+    request: { query: CellsQuery },
+    responses: {
+      200: { description: 'counts', content: { 'application/json': { schema: CellsResponse } } },
+      ...errorResponses(400, 401, 503),
+    },
+  }),
+  sightings: createRoute({
+    method: 'get',
+    path: '/map/sightings',
+    tags: ['map'],
+    summary: 'Located posts in a box, newest first',
+    description: 'Obscured posts at the centre of their coarse cell; private posts never.',
+    security: bearerSecurity,
+    request: { query: PageQuery.extend({ bbox: BboxParam, kind: z.enum(KINDS).optional() }) },
+    responses: {
+      200: {
+        description: 'a page of posts',
+        content: { 'application/json': { schema: listOf(PostSchema, 'MapSightings') } },
+      },
+      ...errorResponses(400, 401, 503),
+    },
+  }),
+};
+
+export function createMapRoutes(deps: Deps) {
+  const router = createRouter();
+  router.use('/map/*', requireAuth(deps));
+
+  router.openapi(routes.cells, async (c) => {
+    const { bbox, zoom, kind } = c.req.valid('query');
+    const resolution = resolutionForZoom(zoom);
+    const cells = await cellCounts(deps.sql, { bbox, resolution, kind });
+    if (!cells) {
+      throw new AppError(
+        'validation_failed',
+        `bbox: more than ${MAX_CELLS} cells at this zoom; zoom out or shrink it`,
+        {
+          details: { in: 'query', fields: [{ field: 'bbox', message: 'too large for this zoom' }] },
+        },
+      );
+    }
+    return c.json({ resolution, cells }, 200);
+  });
+
+  router.openapi(routes.sightings, async (c) => {
+    const { bbox, kind, limit, cursor } = c.req.valid('query');
+    const before = decodeCursor(cursor, z.object({ id: z.uuid() }))?.id;
+    const rows = await listInBox(deps.sql, {
+      viewerId: c.get('auth').userId,
+      bbox,
+      kind,
+      limit,
+      before,
+    });
+    return c.json(
+      page(
+        rows,
+        limit,
+        (r: PostRow) => toPost(r, deps.config.mediaPublicUrl),
+        (r) => ({ id: r.id }),
+      ),
+      200,
+    );
+  });
+
+  return router;
+}

@@ -1,0 +1,126 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Deps } from '../../core/deps.ts';
+import { AppError } from '../../core/errors.ts';
+import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { isId } from '../../core/http/params.ts';
+import { requireAuth } from '../../domain/auth/authenticate.ts';
+import {
+  listNotifications,
+  markRead,
+  toNotification,
+  unreadCount,
+} from '../../domain/notifications/queries.ts';
+import { UserSchema } from '../../domain/users/schema.ts';
+
+export const NotificationSchema = z
+  .object({
+    id: z.string(),
+    type: z.enum(['post', 'comment', 'like', 'follow']),
+    actor: UserSchema.nullable().openapi({
+      description: 'null once the actor deleted the account',
+    }),
+    postId: z.string().nullable(),
+    commentId: z.string().nullable(),
+    createdAt: z.string(),
+    readAt: z.string().nullable(),
+  })
+  .openapi('Notification');
+
+const NotificationList = listOf(NotificationSchema, 'NotificationList');
+const SeqCursor = z.object({ seq: z.number().int().min(0) });
+const idList = z.array(z.string().max(64)).max(500);
+const ReadBody = z
+  .object({ ids: idList.optional(), upTo: z.string().max(64).optional() })
+  .refine((b) => b.ids !== undefined || b.upTo !== undefined, 'give ids, upTo, or both')
+  .openapi('MarkRead');
+
+const routes = {
+  list: createRoute({
+    method: 'get',
+    path: '/notifications',
+    tags: ['notifications'],
+    summary: 'My notifications, newest first',
+    security: bearerSecurity,
+    request: {
+      query: PageQuery.extend({
+        unread: z
+          .enum(['true', 'false'])
+          .optional()
+          .transform((v) => v === 'true'),
+      }),
+    },
+    responses: {
+      200: {
+        description: 'a page of notifications',
+        content: { 'application/json': { schema: NotificationList } },
+      },
+      ...errorResponses(400, 401, 503),
+    },
+  }),
+  count: createRoute({
+    method: 'get',
+    path: '/notifications/unread-count',
+    tags: ['notifications'],
+    summary: 'How many of my notifications are unread',
+    security: bearerSecurity,
+    responses: {
+      200: {
+        description: 'the count',
+        content: { 'application/json': { schema: z.object({ count: z.number().int() }) } },
+      },
+      ...errorResponses(401, 503),
+    },
+  }),
+  read: createRoute({
+    method: 'post',
+    path: '/notifications/read',
+    tags: ['notifications'],
+    summary: 'Mark notifications read: by ids, and/or everything up to an id',
+    security: bearerSecurity,
+    request: { body: { content: { 'application/json': { schema: ReadBody } }, required: true } },
+    responses: { 204: { description: 'marked' }, ...errorResponses(400, 401, 413, 415, 503) },
+  }),
+};
+
+export function createNotificationRoutes(deps: Deps) {
+  const { sql } = deps;
+  const router = createRouter();
+  router.use('/notifications', requireAuth(deps));
+  router.use('/notifications/*', requireAuth(deps));
+
+  router.openapi(routes.list, async (c) => {
+    const { limit, cursor, unread } = c.req.valid('query');
+    const beforeSeq = decodeCursor(cursor, SeqCursor)?.seq;
+    const rows = await listNotifications(sql, c.get('auth').userId, { unread, limit, beforeSeq });
+    return c.json(
+      page(rows, limit, toNotification, (r) => ({ seq: r.seq })),
+      200,
+    );
+  });
+
+  router.openapi(routes.count, async (c) =>
+    c.json({ count: await unreadCount(sql, c.get('auth').userId) }, 200),
+  );
+
+  router.openapi(routes.read, async (c) => {
+    const { ids, upTo } = c.req.valid('json');
+    const bad = [...(ids ?? []), ...(upTo ? [upTo] : [])].filter((id) => !isId(id));
+    if (bad.length > 0) {
+      throw new AppError(
+        'validation_failed',
+        `not notification ids: ${bad.slice(0, 5).join(', ')}`,
+        {
+          details: {
+            in: 'json',
+            fields: [{ field: ids?.some((i) => !isId(i)) ? 'ids' : 'upTo', message: 'not an id' }],
+          },
+        },
+      );
+    }
+    await markRead(sql, c.get('auth').userId, { ids, upTo });
+    return c.body(null, 204);
+  });
+
+  return router;
+}

@@ -1,0 +1,120 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Deps } from '../../core/deps.ts';
+import { AppError, notFound } from '../../core/errors.ts';
+import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { IdParam, requireId } from '../../core/http/params.ts';
+import { requireAuth } from '../../domain/auth/authenticate.ts';
+import { recordEvent } from '../../domain/events/outbox.ts';
+import { follow, listEdges, unfollow } from '../../domain/social/queries.ts';
+import { findActiveUser, toUser } from '../../domain/users/queries.ts';
+import { UserSchema } from '../../domain/users/schema.ts';
+
+const UserList = listOf(UserSchema, 'UserList');
+const EdgeCursor = z.object({
+  // The edge's creation time in microseconds since the epoch: exact, unlike a JS Date.
+  us: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+  id: z.uuid(),
+});
+
+const followRoute = (method: 'put' | 'delete') =>
+  createRoute({
+    method,
+    path: '/users/{id}/follow',
+    tags: ['social'],
+    summary: method === 'put' ? 'Follow a user (idempotent)' : 'Unfollow a user (idempotent)',
+    security: bearerSecurity,
+    request: { params: IdParam },
+    responses: {
+      204: { description: method === 'put' ? 'following' : 'not following' },
+      ...errorResponses(...(method === 'put' ? [400, 401, 404, 503] : [401, 404, 503])),
+    },
+  });
+
+const edgesRoute = (direction: 'followers' | 'following') =>
+  createRoute({
+    method: 'get',
+    path: `/users/{id}/${direction}`,
+    tags: ['social'],
+    summary: direction === 'followers' ? 'Who follows this user' : 'Whom this user follows',
+    description: 'Newest edge first.',
+    security: bearerSecurity,
+    request: { params: IdParam, query: PageQuery },
+    responses: {
+      200: {
+        description: 'a page of users',
+        content: { 'application/json': { schema: UserList } },
+      },
+      ...errorResponses(400, 401, 404, 503),
+    },
+  });
+
+const getUserRoute = createRoute({
+  method: 'get',
+  path: '/users/{id}',
+  tags: ['social'],
+  summary: 'A user profile',
+  security: bearerSecurity,
+  request: { params: IdParam },
+  responses: {
+    200: { description: 'the user', content: { 'application/json': { schema: UserSchema } } },
+    ...errorResponses(401, 404, 503),
+  },
+});
+
+export function createSocialRoutes(deps: Deps) {
+  const { sql } = deps;
+  const router = createRouter();
+  router.use('/users/*', requireAuth(deps));
+
+  router.openapi(getUserRoute, async (c) => {
+    const user = await findActiveUser(sql, requireId(c.req.valid('param').id, 'user'));
+    if (!user) throw notFound('user');
+    return c.json(toUser(user), 200);
+  });
+
+  router.openapi(followRoute('put'), async (c) => {
+    const me = c.get('auth').userId;
+    const target = requireId(c.req.valid('param').id, 'user');
+    if (target === me) throw new AppError('validation_failed', 'you cannot follow yourself');
+    await sql.begin(async (tx) => {
+      const result = await follow(tx, me, target);
+      if (!result.found) throw notFound('user');
+      if (result.createdAt) {
+        await recordEvent(tx, {
+          type: 'follow.created',
+          followerId: me,
+          followeeId: target,
+          createdAt: result.createdAt.toISOString(),
+        });
+      }
+    });
+    return c.body(null, 204);
+  });
+
+  router.openapi(followRoute('delete'), async (c) => {
+    const me = c.get('auth').userId;
+    const target = requireId(c.req.valid('param').id, 'user');
+    if (target !== me) {
+      const result = await sql.begin((tx) => unfollow(tx, me, target));
+      if (!result.found) throw notFound('user');
+    }
+    return c.body(null, 204);
+  });
+
+  for (const direction of ['followers', 'following'] as const) {
+    router.openapi(edgesRoute(direction), async (c) => {
+      const userId = requireId(c.req.valid('param').id, 'user');
+      const { limit, cursor } = c.req.valid('query');
+      const after = decodeCursor(cursor, EdgeCursor);
+      if (!(await findActiveUser(sql, userId))) throw notFound('user');
+      const rows = await listEdges(sql, userId, direction, limit, after);
+      return c.json(
+        page(rows, limit, toUser, (r) => ({ us: r.edgeKey, id: r.id })),
+        200,
+      );
+    });
+  }
+
+  return router;
+}
