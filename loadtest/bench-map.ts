@@ -157,7 +157,23 @@ async function main(run: BenchRun) {
     const started = performance.now();
     const done = new Promise<void>((resolve) => expect.set(id, resolve));
     emitter.to(rooms).emit('map:sighting', {
-      post: { id, location: null, kind: 'stray' },
+      post: {
+        id,
+        author: null,
+        kind: 'stray',
+        species: null,
+        body: '',
+        location: null,
+        geoprivacy: 'open',
+        cell: null,
+        photos: [],
+        observedAt: new Date(0).toISOString(),
+        createdAt: new Date(0).toISOString(),
+        updatedAt: new Date(0).toISOString(),
+        commentCount: 0,
+        likeCount: 0,
+        likedByMe: false,
+      },
       cell: cells[0]!,
       cells: {},
     });

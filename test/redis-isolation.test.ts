@@ -133,7 +133,23 @@ const sightingRooms = mapCells(LISBON.lat, LISBON.lng).map((c, i) =>
   mapRoom(MAP_RESOLUTIONS[i]!, c),
 );
 const sighting = (id: string): MapSighting => ({
-  post: { id, location: LISBON, kind: 'stray' },
+  post: {
+    id,
+    author: null,
+    kind: 'stray',
+    species: null,
+    body: '',
+    location: LISBON,
+    geoprivacy: 'open',
+    cell: null,
+    photos: [],
+    observedAt: new Date(0).toISOString(),
+    createdAt: new Date(0).toISOString(),
+    updatedAt: new Date(0).toISOString(),
+    commentCount: 0,
+    likeCount: 0,
+    likedByMe: false,
+  },
   cell: mapCells(LISBON.lat, LISBON.lng).at(-1)!,
   cells: Object.fromEntries(
     mapCells(LISBON.lat, LISBON.lng).map((c, i) => [String(MAP_RESOLUTIONS[i]), c]),

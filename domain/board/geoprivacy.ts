@@ -1,4 +1,5 @@
 import { cellToLatLng, getHexagonEdgeLengthAvg, gridDisk, gridDistance, latLngToCell } from 'h3-js';
+import type { Geoprivacy } from '../../contract/index.ts';
 
 /**
  * H3 resolutions used by the board (README, "Locations and geoprivacy"):
@@ -15,8 +16,6 @@ export const OBSCURE_RESOLUTION = 6;
 export const FINE_RESOLUTION = 9;
 export const NEARBY_RESOLUTIONS = [9, 7, 6] as const;
 export const MAX_NEARBY_RADIUS_KM = 50;
-
-export type Geoprivacy = 'open' | 'obscured' | 'private';
 
 export interface Location {
   lat: number;

@@ -1,12 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { Geoprivacy, Location, Post, PostKind } from '../../contract/index.ts';
 import { queryNumber } from '../../core/http/params.ts';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../core/text.ts';
-import { PhotoSchema } from '../photos/schema.ts';
 import { UserSchema } from '../users/schema.ts';
 import { MAX_NEARBY_RADIUS_KM } from './geoprivacy.ts';
 
-export const KINDS = ['pet', 'stray', 'wild'] as const;
-export const GEOPRIVACY = ['open', 'obscured', 'private'] as const;
+/** The kinds as a list (query parameters, seeds); the contract's enum is the source. */
+export const KINDS = PostKind.options;
 export const MAX_PHOTOS = 10;
 /** Clocks of phones drift; an observation this far ahead of the server's clock still counts as now. */
 const CLOCK_SKEW_MS = 5 * 60_000;
@@ -14,13 +14,7 @@ const CLOCK_SKEW_MS = 5 * 60_000;
 const text = (max: number) =>
   z.string().trim().max(max).regex(plainText('\n\t'), PLAIN_TEXT_MESSAGE);
 
-export const LocationSchema = z
-  .object({
-    lat: z.number().min(-90).max(90).openapi({ example: 38.7223 }),
-    lng: z.number().min(-180).max(180).openapi({ example: -9.1393 }),
-    accuracyM: z.number().min(0).max(100_000).optional().openapi({ description: 'metres' }),
-  })
-  .openapi('Location');
+export const LocationSchema = Location;
 
 const observedAt = z.iso
   .datetime({ offset: true })
@@ -42,11 +36,11 @@ const photoIds = z
 
 export const CreatePostBody = z
   .object({
-    kind: z.enum(KINDS),
+    kind: PostKind,
     body: text(2000).openapi({ example: 'Ginger tom sunning himself on the steps again.' }),
     species: species.optional(),
     location: LocationSchema.nullable().optional(),
-    geoprivacy: z.enum(GEOPRIVACY).default('open'),
+    geoprivacy: Geoprivacy.default('open'),
     observedAt: observedAt.optional(),
     photoIds: photoIds.default([]),
     clientId: z.string().min(1).max(100).regex(plainText(), PLAIN_TEXT_MESSAGE).optional().openapi({
@@ -62,11 +56,11 @@ export const CreatePostBody = z
 
 export const UpdatePostBody = z
   .strictObject({
-    kind: z.enum(KINDS).optional(),
+    kind: PostKind.optional(),
     body: text(2000).min(1).optional(),
     species: species.optional(),
     location: LocationSchema.nullable().optional(),
-    geoprivacy: z.enum(GEOPRIVACY).optional(),
+    geoprivacy: Geoprivacy.optional(),
     observedAt: observedAt.optional(),
     photoIds: photoIds
       .optional()
@@ -74,31 +68,8 @@ export const UpdatePostBody = z
   })
   .openapi('UpdatePost');
 
-export const PostSchema = z
-  .object({
-    id: z.string(),
-    author: UserSchema.nullable().openapi({
-      description: 'null once the author deleted the account',
-    }),
-    kind: z.enum(KINDS),
-    species: z.string().nullable(),
-    body: z.string(),
-    location: LocationSchema.nullable().openapi({
-      description:
-        'exact for open posts and for the author; the centre of a coarse H3 cell (r6) for ' +
-        'obscured posts; null for private posts',
-    }),
-    geoprivacy: z.enum(GEOPRIVACY),
-    cell: z.string().nullable().openapi({ description: 'H3 cell (r9, or r6 when obscured)' }),
-    photos: z.array(PhotoSchema),
-    observedAt: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    commentCount: z.number().int(),
-    likeCount: z.number().int(),
-    likedByMe: z.boolean(),
-  })
-  .openapi('Post');
+/** A post as clients see it: the contract's shape. */
+export const PostSchema = Post;
 
 export const CommentBody = z.object({ body: text(1000).min(1) }).openapi('CreateComment');
 
@@ -118,10 +89,10 @@ export const NearbyQuery = z.object({
   radiusKm: queryNumber(
     z.number().gt(0).max(MAX_NEARBY_RADIUS_KM, `at most ${MAX_NEARBY_RADIUS_KM} km`),
   ).default(5),
-  kind: z.enum(KINDS).optional(),
+  kind: PostKind.optional(),
 });
 
-export type Post = z.infer<typeof PostSchema>;
+export type { Post };
 export type Comment = z.infer<typeof CommentSchema>;
 export type CreatePostInput = z.infer<typeof CreatePostBody>;
 export type UpdatePostInput = z.infer<typeof UpdatePostBody>;

@@ -5,6 +5,7 @@ import {
   latLngToCell,
   polygonToCells,
 } from 'h3-js';
+import { mapRoom } from '../../contract/index.ts';
 
 /**
  * Map zoom → H3 resolution (web-mercator zoom levels; a cell spans a few dozen
@@ -136,4 +137,5 @@ export function subscriptionCells(
   return null;
 }
 
-export const mapRoom = (resolution: number, cell: string) => `map:${resolution}:${cell}`;
+// The room name is the contract's; the gateway and the workers both reach it from here too.
+export { mapRoom };

@@ -1,3 +1,4 @@
+import type { MapCellCount } from '../../contract/index.ts';
 import type { Sql, TxSql } from '../../core/db.ts';
 import { type Bbox, cellCenter, lngRanges, MAP_RESOLUTIONS, mapCells } from './geo.ts';
 
@@ -101,12 +102,6 @@ export async function syncMapPoint(
   });
 }
 
-export interface CellCount {
-  cell: string;
-  count: number;
-  lastAt: string;
-}
-
 /** Most cells one answer may hold; a wider view at a finer zoom is refused. */
 export const MAX_CELLS = 5_000;
 
@@ -126,7 +121,7 @@ function lngCondition(sql: Sql, column: string, bbox: Bbox) {
 export async function cellCounts(
   sql: Sql,
   input: { bbox: Bbox; resolution: number; kind?: string | undefined },
-): Promise<CellCount[] | null> {
+): Promise<MapCellCount[] | null> {
   const { bbox } = input;
   const rows = await sql<{ cell: string; count: number; lastAt: Date }[]>`
     select cell, sum(count)::int as count, max(last_at) as "lastAt"

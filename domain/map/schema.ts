@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
+import { MapCellCount, PostKind } from '../../contract/index.ts';
 import { queryNumber } from '../../core/http/params.ts';
-import { KINDS } from '../board/schema.ts';
 import type { Bbox } from './geo.ts';
 
 /** `minLng,minLat,maxLng,maxLat`; minLng > maxLng means the box crosses the antimeridian. */
@@ -33,13 +33,13 @@ export const BboxParam = z
 export const CellsQuery = z.object({
   bbox: BboxParam,
   zoom: queryNumber(z.number().min(0).max(24)),
-  kind: z.enum(KINDS).optional(),
+  kind: PostKind.optional(),
 });
 
 export const CellsResponse = z
   .object({
     resolution: z.number().int(),
-    cells: z.array(z.object({ cell: z.string(), count: z.number().int(), lastAt: z.string() })),
+    cells: z.array(MapCellCount),
   })
   .openapi('MapCells');
 
@@ -56,6 +56,6 @@ export const MapSubscribePayload = z
       ])
       .pipe(BboxParam),
     zoom: z.number().min(0).max(24),
-    kind: z.enum(KINDS).optional(),
+    kind: PostKind.optional(),
   })
   .strict();

@@ -1,16 +1,9 @@
 import { z } from '@hono/zod-openapi';
+import { Photo } from '../../contract/index.ts';
 import { type VariantName, variantKey } from './processing.ts';
 
-export const PhotoSchema = z
-  .object({
-    id: z.string(),
-    width: z.number().int(),
-    height: z.number().int(),
-    urls: z.object({ thumb: z.string(), small: z.string(), large: z.string() }),
-  })
-  .openapi('Photo');
-
-export type Photo = z.infer<typeof PhotoSchema>;
+/** A processed photo as clients see it: the contract's shape. */
+export const PhotoSchema = Photo;
 
 export const PHOTO_TYPES = ['image/jpeg', 'image/png', 'image/webp'] as const;
 

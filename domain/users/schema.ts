@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { User } from '../../contract/index.ts';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../core/text.ts';
 
 /** Handle rules: 3–30 characters, a letter first, then letters, digits or `_`; case-insensitive. */
@@ -46,23 +47,12 @@ export const bioSchema = z
   .regex(plainText('\n'), PLAIN_TEXT_MESSAGE)
   .openapi({ example: 'I photograph the strays of my street.' });
 
-export const UserSchema = z
-  .object({
-    id: z.string(),
-    handle: z.string(),
-    displayName: z.string(),
-    bio: z.string(),
-    createdAt: z.string().openapi({ format: 'date-time' }),
-    followerCount: z.number().int(),
-    followingCount: z.number().int(),
-    postCount: z.number().int(),
-  })
-  .openapi('User');
+/** A public profile: the contract's shape. */
+export const UserSchema = User;
 
 /** The signed-in user's own view: the public user plus private fields. */
 export const MeSchema = UserSchema.extend({ email: z.string() }).openapi('Me');
 
-export type User = z.infer<typeof UserSchema>;
 export type Me = z.infer<typeof MeSchema>;
 
 export const UpdateMeBody = z
@@ -71,3 +61,5 @@ export const UpdateMeBody = z
     bio: bioSchema.optional(),
   })
   .openapi('UpdateMe');
+
+export type { User };
