@@ -1,5 +1,7 @@
 import type { Deps } from '../core/deps.ts';
+import { provideAuthenticator } from '../core/http/auth.ts';
 import { createRouter } from '../core/http/openapi.ts';
+import { authenticate } from '../domain/auth/authenticate.ts';
 import { createAuthRoutes } from './routes/auth.ts';
 import { createDocsRoutes } from './routes/docs.ts';
 import { createInteractionRoutes } from './routes/interactions.ts';
@@ -22,6 +24,8 @@ export function createApi(deps: Deps) {
     scheme: 'bearer',
     bearerFormat: 'JWT',
   });
+  // What every authedRoute's middleware checks a bearer token with.
+  v1.use(provideAuthenticator((token) => authenticate(deps, token)));
 
   v1.route('/', createAuthRoutes(deps));
   v1.route('/', createUserRoutes(deps));

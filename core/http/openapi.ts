@@ -1,6 +1,7 @@
-import { OpenAPIHono, z } from '@hono/zod-openapi';
+import { createRoute, OpenAPIHono, type RouteConfig, z } from '@hono/zod-openapi';
 import type { ZodError } from 'zod';
 import { AppError, ERROR_STATUS, type ErrorCode } from '../errors.ts';
+import { requireAuth } from './auth.ts';
 import type { AppEnv } from './types.ts';
 
 export const ErrorSchema = z
@@ -104,4 +105,16 @@ export function createRouter(): OpenAPIHono<AppEnv> {
   });
 }
 
-export const bearerSecurity = [{ bearerAuth: [] }];
+const bearerSecurity = [{ bearerAuth: [] }];
+
+/**
+ * A route for signed-in callers only. The one place a route's protection is declared:
+ * it puts `security` in the document and the middleware that enforces it on the route,
+ * so the two cannot disagree. Handlers behind it read the caller with `c.get('auth')`.
+ */
+export function authedRoute<
+  P extends string,
+  R extends Omit<RouteConfig, 'path' | 'security' | 'middleware'> & { path: P },
+>(config: R & { security?: never; middleware?: never }) {
+  return createRoute({ ...config, security: bearerSecurity, middleware: requireAuth });
+}

@@ -1,14 +1,12 @@
-import type { MiddlewareHandler } from 'hono';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
-import type { AppEnv } from '../../core/http/types.ts';
 import { liveSessionExpiry } from './queries.ts';
 import { type VerifiedClaims, verifyAccessToken } from './tokens.ts';
 
 /**
  * Verifies an access token and that its session is still live (not logged out,
- * not revoked by reuse detection, its user not deleted). The HTTP middleware
- * and the socket handshake both go through here.
+ * not revoked by reuse detection, its user not deleted). The HTTP routes (through
+ * core/http/auth.ts) and the socket handshake both go through here.
  *
  * HTTP requests may be answered from the node's session cache (revocations
  * reach every node within a moment, see core/session-cache.ts); a socket, which
@@ -26,22 +24,4 @@ export async function authenticate(
     : await deps.sessions.check(claims.sessionId, claims.userId, load);
   if (!live) throw unauthorized('session is no longer valid');
   return claims;
-}
-
-const BEARER = /^Bearer[ ]+([A-Za-z0-9._~+/=-]+)$/i;
-
-export function requireAuth(
-  deps: Pick<Deps, 'sql' | 'config' | 'sessions'>,
-): MiddlewareHandler<AppEnv> {
-  return async (c, next) => {
-    // Routers mounted side by side may each guard the same path: authenticate once.
-    if (c.get('auth')) return next();
-    const header = c.req.header('authorization');
-    const token = header ? BEARER.exec(header.trim())?.[1] : undefined;
-    if (!token)
-      throw unauthorized(header ? 'malformed Authorization header' : 'missing bearer token');
-    const { userId, sessionId } = await authenticate(deps, token);
-    c.set('auth', { userId, sessionId });
-    await next();
-  };
 }

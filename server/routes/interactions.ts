@@ -1,10 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import {
   deleteComment,
   findCommentForDelete,
@@ -22,12 +21,11 @@ const CommentList = listOf(CommentSchema, 'CommentList');
 const IdCursor = z.object({ id: z.uuid() });
 
 const routes = {
-  comment: createRoute({
+  comment: authedRoute({
     method: 'post',
     path: '/posts/{id}/comments',
     tags: ['board'],
     summary: 'Comment on a post',
-    security: bearerSecurity,
     request: {
       params: IdParam,
       body: { content: { 'application/json': { schema: CommentBody } }, required: true },
@@ -40,12 +38,11 @@ const routes = {
       ...errorResponses(400, 401, 404, 413, 415, 503),
     },
   }),
-  comments: createRoute({
+  comments: authedRoute({
     method: 'get',
     path: '/posts/{id}/comments',
     tags: ['board'],
     summary: "A post's comments, oldest first",
-    security: bearerSecurity,
     request: { params: IdParam, query: PageQuery },
     responses: {
       200: {
@@ -55,22 +52,20 @@ const routes = {
       ...errorResponses(400, 401, 404, 503),
     },
   }),
-  deleteComment: createRoute({
+  deleteComment: authedRoute({
     method: 'delete',
     path: '/comments/{id}',
     tags: ['board'],
     summary: "Delete a comment (its author or the post's author)",
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 503) },
   }),
   like: (method: 'put' | 'delete') =>
-    createRoute({
+    authedRoute({
       method,
       path: '/posts/{id}/like',
       tags: ['board'],
       summary: method === 'put' ? 'Like a post (idempotent)' : 'Take a like back (idempotent)',
-      security: bearerSecurity,
       request: { params: IdParam },
       responses: { 204: { description: 'done' }, ...errorResponses(401, 404, 503) },
     }),
@@ -79,9 +74,6 @@ const routes = {
 export function createInteractionRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
-  const auth = requireAuth(deps);
-  router.use('/posts/*', auth);
-  router.use('/comments/*', auth);
 
   router.openapi(routes.comment, async (c) => {
     const postId = requireId(c.req.valid('param').id, 'post');

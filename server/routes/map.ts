@@ -1,9 +1,8 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import { listInBox, type PostRow, toPost } from '../../domain/board/queries.ts';
 import { KINDS, PostSchema } from '../../domain/board/schema.ts';
 import { resolutionForZoom } from '../../domain/map/geo.ts';
@@ -11,7 +10,7 @@ import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
 import { BboxParam, CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
 
 const routes = {
-  cells: createRoute({
+  cells: authedRoute({
     method: 'get',
     path: '/map/cells',
     tags: ['map'],
@@ -21,20 +20,18 @@ const routes = {
       'A cell is in the box when its centre is. Obscured posts count at their public (coarse) ' +
       'point, private ones never. A box crossing the antimeridian has minLng > maxLng. ' +
       `More than ${MAX_CELLS} cells is 400: zoom out or shrink the box.`,
-    security: bearerSecurity,
     request: { query: CellsQuery },
     responses: {
       200: { description: 'counts', content: { 'application/json': { schema: CellsResponse } } },
       ...errorResponses(400, 401, 503),
     },
   }),
-  sightings: createRoute({
+  sightings: authedRoute({
     method: 'get',
     path: '/map/sightings',
     tags: ['map'],
     summary: 'Located posts in a box, newest first',
     description: 'Obscured posts at the centre of their coarse cell; private posts never.',
-    security: bearerSecurity,
     request: { query: PageQuery.extend({ bbox: BboxParam, kind: z.enum(KINDS).optional() }) },
     responses: {
       200: {
@@ -48,7 +45,6 @@ const routes = {
 
 export function createMapRoutes(deps: Deps) {
   const router = createRouter();
-  router.use('/map/*', requireAuth(deps));
 
   router.openapi(routes.cells, async (c) => {
     const { bbox, zoom, kind } = c.req.valid('query');

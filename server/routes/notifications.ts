@@ -1,10 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { isId } from '../../core/http/params.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import {
   listNotifications,
   markRead,
@@ -36,12 +35,11 @@ const ReadBody = z
   .openapi('MarkRead');
 
 const routes = {
-  list: createRoute({
+  list: authedRoute({
     method: 'get',
     path: '/notifications',
     tags: ['notifications'],
     summary: 'My notifications, newest first',
-    security: bearerSecurity,
     request: {
       query: PageQuery.extend({
         unread: z
@@ -58,12 +56,11 @@ const routes = {
       ...errorResponses(400, 401, 503),
     },
   }),
-  count: createRoute({
+  count: authedRoute({
     method: 'get',
     path: '/notifications/unread-count',
     tags: ['notifications'],
     summary: 'How many of my notifications are unread',
-    security: bearerSecurity,
     responses: {
       200: {
         description: 'the count',
@@ -72,12 +69,11 @@ const routes = {
       ...errorResponses(401, 503),
     },
   }),
-  read: createRoute({
+  read: authedRoute({
     method: 'post',
     path: '/notifications/read',
     tags: ['notifications'],
     summary: 'Mark notifications read: by ids, and/or everything up to an id',
-    security: bearerSecurity,
     request: { body: { content: { 'application/json': { schema: ReadBody } }, required: true } },
     responses: { 204: { description: 'marked' }, ...errorResponses(400, 401, 413, 415, 503) },
   }),
@@ -86,8 +82,6 @@ const routes = {
 export function createNotificationRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
-  router.use('/notifications', requireAuth(deps));
-  router.use('/notifications/*', requireAuth(deps));
 
   router.openapi(routes.list, async (c) => {
     const { limit, cursor, unread } = c.req.valid('query');

@@ -1,10 +1,8 @@
-import { createRoute } from '@hono/zod-openapi';
 import pLimit from 'p-limit';
 import type { Deps } from '../../core/deps.ts';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import { isEmptyPost, postOwner } from '../../domain/board/queries.ts';
 import {
   allKeys,
@@ -35,7 +33,7 @@ const photoResponse = (description: string) => ({
 });
 
 const routes = {
-  upload: createRoute({
+  upload: authedRoute({
     method: 'post',
     path: '/photos',
     tags: ['photos'],
@@ -44,7 +42,6 @@ const routes = {
       'The type is judged by the bytes. Orientation is applied and all metadata (EXIF GPS above ' +
       'all) is stripped; the stored variants are WebP: `thumb` 256×256 square, `small` and ' +
       '`large` within 640 and 1600 px.',
-    security: bearerSecurity,
     request: {
       body: {
         required: true,
@@ -61,14 +58,13 @@ const routes = {
     },
     responses: { 201: photoResponse('stored'), ...errorResponses(400, 401, 413, 415, 503) },
   }),
-  createUpload: createRoute({
+  createUpload: authedRoute({
     method: 'post',
     path: '/photos/uploads',
     tags: ['photos'],
     summary: 'Get a presigned URL to PUT a photo straight to storage',
     description:
       'PUT the bytes to `uploadUrl` with `headers`, then call `/photos/{photoId}/complete`.',
-    security: bearerSecurity,
     request: {
       body: { content: { 'application/json': { schema: CreateUploadBody } }, required: true },
     },
@@ -80,34 +76,31 @@ const routes = {
       ...errorResponses(400, 401, 413, 415, 503),
     },
   }),
-  complete: createRoute({
+  complete: authedRoute({
     method: 'post',
     path: '/photos/{id}/complete',
     tags: ['photos'],
     summary: 'Process a presigned upload into a photo',
     description: 'Idempotent: completing a processed photo returns it again.',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: {
       200: photoResponse('processed'),
       ...errorResponses(400, 401, 403, 404, 409, 413, 415, 503),
     },
   }),
-  get: createRoute({
+  get: authedRoute({
     method: 'get',
     path: '/photos/{id}',
     tags: ['photos'],
     summary: 'A processed photo',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: { 200: photoResponse('the photo'), ...errorResponses(401, 404, 503) },
   }),
-  remove: createRoute({
+  remove: authedRoute({
     method: 'delete',
     path: '/photos/{id}',
     tags: ['photos'],
     summary: 'Delete a photo (its owner), also from the post it is on',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 409, 503) },
   }),
@@ -117,9 +110,6 @@ export function createPhotoRoutes(deps: Deps) {
   const { sql, storage, config } = deps;
   const { photos } = config;
   const router = createRouter();
-  const auth = requireAuth(deps);
-  router.use('/photos', auth);
-  router.use('/photos/*', auth);
 
   // Processing runs inline, bounded: at most `concurrency` images decode at once and
   // a short queue waits; past that the server answers 503 rather than pile up memory.

@@ -1,12 +1,11 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { v7 as uuidv7 } from 'uuid';
 import type { TxSql } from '../../core/db.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError, forbidden, notFound } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, isId, requireId } from '../../core/http/params.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import { geoFor, nearbyRings } from '../../domain/board/geoprivacy.ts';
 import {
   createPostAtOnce,
@@ -48,13 +47,12 @@ const listResponse = {
 };
 
 const routes = {
-  create: createRoute({
+  create: authedRoute({
     method: 'post',
     path: '/posts',
     tags: ['board'],
     summary: 'Post a sighting',
     description: 'A repeated `clientId` from the same author returns the first post with 200.',
-    security: bearerSecurity,
     request: { body: json(CreatePostBody) },
     responses: {
       201: postResponse('created'),
@@ -62,7 +60,7 @@ const routes = {
       ...errorResponses(400, 401, 413, 415, 503),
     },
   }),
-  nearby: createRoute({
+  nearby: authedRoute({
     method: 'get',
     path: '/posts/nearby',
     tags: ['board'],
@@ -70,57 +68,51 @@ const routes = {
     description:
       'Rings of H3 cells around the point, nearest ring first and newest first within a ring. ' +
       'Obscured posts count at their public (coarse) position; private posts never appear.',
-    security: bearerSecurity,
     request: { query: NearbyQuery.extend(PageQuery.shape) },
     responses: { 200: listResponse, ...errorResponses(400, 401, 503) },
   }),
-  get: createRoute({
+  get: authedRoute({
     method: 'get',
     path: '/posts/{id}',
     tags: ['board'],
     summary: 'One post',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: { 200: postResponse('the post'), ...errorResponses(401, 404, 503) },
   }),
-  update: createRoute({
+  update: authedRoute({
     method: 'patch',
     path: '/posts/{id}',
     tags: ['board'],
     summary: 'Edit a post (author only)',
-    security: bearerSecurity,
     request: { params: IdParam, body: json(UpdatePostBody) },
     responses: {
       200: postResponse('the edited post'),
       ...errorResponses(400, 401, 403, 404, 413, 415, 503),
     },
   }),
-  remove: createRoute({
+  remove: authedRoute({
     method: 'delete',
     path: '/posts/{id}',
     tags: ['board'],
     summary: 'Delete a post (author only), with its comments and likes',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 503) },
   }),
-  byUser: createRoute({
+  byUser: authedRoute({
     method: 'get',
     path: '/users/{id}/posts',
     tags: ['board'],
     summary: "A user's posts, newest first",
-    security: bearerSecurity,
     request: { params: IdParam, query: PageQuery },
     responses: { 200: listResponse, ...errorResponses(400, 401, 404, 503) },
   }),
-  feed: createRoute({
+  feed: authedRoute({
     method: 'get',
     path: '/feed',
     tags: ['board'],
     summary: 'Posts by people I follow, newest first',
     description:
       'Keyset-paginated: posts that arrive while paging never shift or repeat later pages.',
-    security: bearerSecurity,
     request: { query: PageQuery },
     responses: { 200: listResponse, ...errorResponses(400, 401, 503) },
   }),
@@ -155,11 +147,6 @@ function rejectUnattached(bad: string[]) {
 export function createPostRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
-  const auth = requireAuth(deps);
-  router.use('/posts', auth);
-  router.use('/posts/*', auth);
-  router.use('/feed', auth);
-  router.use('/users/:id/posts', auth);
 
   const asPost = (row: PostRow) => toPost(row, deps.config.mediaPublicUrl);
   const readPost = async (id: string, viewerId: string) => {

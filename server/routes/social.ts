@@ -1,10 +1,9 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { AppError, notFound } from '../../core/errors.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 import { follow, listEdges, unfollow } from '../../domain/social/queries.ts';
 import { findActiveUser, toUser } from '../../domain/users/queries.ts';
@@ -18,12 +17,11 @@ const EdgeCursor = z.object({
 });
 
 const followRoute = (method: 'put' | 'delete') =>
-  createRoute({
+  authedRoute({
     method,
     path: '/users/{id}/follow',
     tags: ['social'],
     summary: method === 'put' ? 'Follow a user (idempotent)' : 'Unfollow a user (idempotent)',
-    security: bearerSecurity,
     request: { params: IdParam },
     responses: {
       204: { description: method === 'put' ? 'following' : 'not following' },
@@ -32,13 +30,12 @@ const followRoute = (method: 'put' | 'delete') =>
   });
 
 const edgesRoute = (direction: 'followers' | 'following') =>
-  createRoute({
+  authedRoute({
     method: 'get',
     path: `/users/{id}/${direction}`,
     tags: ['social'],
     summary: direction === 'followers' ? 'Who follows this user' : 'Whom this user follows',
     description: 'Newest edge first.',
-    security: bearerSecurity,
     request: { params: IdParam, query: PageQuery },
     responses: {
       200: {
@@ -49,12 +46,11 @@ const edgesRoute = (direction: 'followers' | 'following') =>
     },
   });
 
-const getUserRoute = createRoute({
+const getUserRoute = authedRoute({
   method: 'get',
   path: '/users/{id}',
   tags: ['social'],
   summary: 'A user profile',
-  security: bearerSecurity,
   request: { params: IdParam },
   responses: {
     200: { description: 'the user', content: { 'application/json': { schema: UserSchema } } },
@@ -65,7 +61,6 @@ const getUserRoute = createRoute({
 export function createSocialRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
-  router.use('/users/*', requireAuth(deps));
 
   router.openapi(getUserRoute, async (c) => {
     const user = await findActiveUser(sql, requireId(c.req.valid('param').id, 'user'));

@@ -1,34 +1,31 @@
-import { createRoute, z } from '@hono/zod-openapi';
+import { z } from '@hono/zod-openapi';
 import { userRoom } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
-import { bearerSecurity, createRouter, errorResponses } from '../../core/http/openapi.ts';
-import { requireAuth } from '../../domain/auth/authenticate.ts';
+import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { verifyPassword } from '../../domain/auth/passwords.ts';
 import { createAuthLimiters } from '../../domain/auth/rate-limit.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 import { findActiveUser, toMe, updateProfile } from '../../domain/users/queries.ts';
 import { MeSchema, UpdateMeBody } from '../../domain/users/schema.ts';
 
-const getMeRoute = createRoute({
+const getMeRoute = authedRoute({
   method: 'get',
   path: '/me',
   tags: ['me'],
   summary: 'The signed-in user',
-  security: bearerSecurity,
   responses: {
     200: { description: 'the user', content: { 'application/json': { schema: MeSchema } } },
     ...errorResponses(401, 503),
   },
 });
 
-const patchMeRoute = createRoute({
+const patchMeRoute = authedRoute({
   method: 'patch',
   path: '/me',
   tags: ['me'],
   summary: 'Change display name or bio',
-  security: bearerSecurity,
   request: { body: { content: { 'application/json': { schema: UpdateMeBody } }, required: true } },
   responses: {
     200: { description: 'the updated user', content: { 'application/json': { schema: MeSchema } } },
@@ -36,7 +33,7 @@ const patchMeRoute = createRoute({
   },
 });
 
-const deleteMeRoute = createRoute({
+const deleteMeRoute = authedRoute({
   method: 'delete',
   path: '/me',
   tags: ['me'],
@@ -47,7 +44,6 @@ const deleteMeRoute = createRoute({
     'removes or anonymises its part through the user.deleted event (see the README). Wrong ' +
     'passwords count as failed logins of the account from this IP, against the same limits ' +
     '(429).',
-  security: bearerSecurity,
   request: {
     body: {
       content: {
@@ -65,8 +61,6 @@ const deleteMeRoute = createRoute({
 export function createUserRoutes(deps: Deps) {
   const limiters = createAuthLimiters(deps.redis, deps.config);
   const router = createRouter();
-  const auth = requireAuth(deps);
-  router.use('/me', auth);
 
   router.openapi(getMeRoute, async (c) => {
     const user = await findActiveUser(deps.sql, c.get('auth').userId);
