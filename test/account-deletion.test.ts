@@ -1,6 +1,7 @@
 import { io as connectRaw } from 'socket.io-client';
 import { describe, expect, it } from 'vitest';
-import { DELETION_WORKERS, deletionProgress } from '../workers/account-deletion.ts';
+import { deletionProgress } from '../domain/account-deletion.ts';
+import { DELETION_WORKERS } from '../workers/account-deletion.ts';
 import { sweepStorageDeletions } from '../workers/storage.ts';
 import { httpApi } from './helpers/http.ts';
 import { image, multipart } from './helpers/images.ts';

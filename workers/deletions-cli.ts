@@ -2,7 +2,7 @@
 // (board, photos, social, notifications, auth), so a stuck step is noticed.
 import { loadConfig } from '../core/config.ts';
 import { createSql } from '../core/db.ts';
-import { DELETION_DOMAINS, deletionProgress } from './account-deletion.ts';
+import { DELETION_STEPS, deletionProgress } from '../domain/account-deletion.ts';
 
 const config = loadConfig();
 const sql = createSql({ ...config, databasePoolSize: 1 });
@@ -10,7 +10,7 @@ try {
   const rows = await deletionProgress(sql);
   if (rows.length === 0) console.log('no account deletions');
   for (const r of rows) {
-    const missing = DELETION_DOMAINS.filter((d) => !r.done.includes(d));
+    const missing = DELETION_STEPS.map((s) => s.domain).filter((d) => !r.done.includes(d));
     const state = r.completedAt
       ? `done ${r.completedAt.toISOString()}`
       : `waiting for: ${missing.join(', ')}`;

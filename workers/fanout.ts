@@ -1,7 +1,15 @@
 import { z } from 'zod';
-import { EVENTS_STREAM, FANOUT_STREAM, type Notification, userRoom } from '../contract/index.ts';
+import { EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
-import { findActiveUser, toUser } from '../domain/users/queries.ts';
+import { postExists } from '../domain/board/post-reads.ts';
+import { insertPostNotifications, notificationOf } from '../domain/notifications/queries.ts';
+import {
+  activeFollowersBetween,
+  followerCount,
+  followerPageBounds,
+} from '../domain/social/queries.ts';
+import { findActiveUser } from '../domain/users/queries.ts';
+import { toUser } from '../domain/users/user-rows.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
 
@@ -37,41 +45,26 @@ type Chunk = z.infer<typeof Chunk>;
  */
 export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
   const { sql } = deps;
-  const [author, [post]] = await Promise.all([
+  const [author, post] = await Promise.all([
     findActiveUser(sql, chunk.authorId),
-    sql`select 1 from posts where id = ${chunk.postId}`,
+    postExists(sql, chunk.postId),
   ]);
   // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
   if (!author || !post) return 0;
-  const recipients = (
-    await sql<{ id: string }[]>`
-      select f.follower_id as id
-      from follows f join users u on u.id = f.follower_id and u.deleted_at is null
-      where f.followee_id = ${chunk.authorId}
-        ${chunk.from ? sql`and f.follower_id > ${chunk.from}` : sql``}
-        ${chunk.to ? sql`and f.follower_id <= ${chunk.to}` : sql``}`
-  ).map((r) => r.id);
+  const recipients = await activeFollowersBetween(sql, chunk.authorId, chunk.from, chunk.to);
   if (recipients.length === 0) return 0;
-  const notification: Notification = {
+  const notification = notificationOf({
     id: chunk.eventId,
     type: 'post',
     actor: toUser(author),
     postId: chunk.postId,
-    commentId: null,
     createdAt: chunk.createdAt,
-    readAt: null,
-  };
+  });
   for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
     const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
     deps.emitter.to(rooms).emit('notification', notification);
   }
-  await sql`
-    insert into notifications (user_id, id, type, actor_id, post_id, created_at)
-    select unnest(${recipients}::uuid[]), ${chunk.eventId}, 'post', ${chunk.authorId}, ${chunk.postId},
-      ${chunk.createdAt}
-    where exists (select 1 from posts where id = ${chunk.postId})
-      and exists (select 1 from users where id = ${chunk.authorId} and deleted_at is null)
-    on conflict (user_id, id) do nothing`;
+  await insertPostNotifications(sql, { recipients, ...chunk });
   return recipients.length;
 }
 
@@ -96,18 +89,12 @@ export const postFanout: StreamWorker = {
       authorId: event.authorId,
       createdAt: event.createdAt,
     };
-    const [{ count } = { count: 0 }] = await deps.sql<{ count: number }[]>`
-      select count(*)::int as count from follows where followee_id = ${event.authorId}`;
-    if (count <= size) {
+    if ((await followerCount(deps.sql, event.authorId)) <= size) {
       await fanoutChunk(deps, { ...base, from: null, to: null });
       return;
     }
-    const bounds = await deps.sql<{ id: string }[]>`
-      select id from (
-        select follower_id as id, row_number() over (order by follower_id) as n
-        from follows where followee_id = ${event.authorId}
-      ) numbered where n % ${size} = 0 order by id`;
-    const edges = [null, ...bounds.map((b) => b.id), null];
+    const bounds = await followerPageBounds(deps.sql, event.authorId, size);
+    const edges = [null, ...bounds, null];
     const pipeline = deps.redis.pipeline();
     for (let i = 0; i + 1 < edges.length; i++) {
       pipeline.xadd(

@@ -1,12 +1,9 @@
 import { EVENTS_STREAM } from '../contract/index.ts';
-import { findPost, toPost } from '../domain/board/queries.ts';
+import { findPost, toPost } from '../domain/board/post-reads.ts';
 import { MAP_RESOLUTIONS, roomsForCells } from '../domain/map/geo.ts';
 import { syncMapPoint } from '../domain/map/queries.ts';
 import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
-
-/** Reads posts as a reader who is not their author: public locations only. */
-const NOBODY = '00000000-0000-0000-0000-000000000000';
 
 const byResolution = (cells: string[]) =>
   Object.fromEntries(cells.map((cell, i) => [String(MAP_RESOLUTIONS[i]), cell]));
@@ -41,7 +38,8 @@ export const liveMap: StreamWorker = {
           .emit('map:retract', { postId: event.postId, cells: byResolution(before.cells) });
       }
       if (!after) return;
-      const row = await findPost(tx, event.postId, NOBODY);
+      // Read as nobody in particular: the public point, as every watcher may see it.
+      const row = await findPost(tx, event.postId, null);
       const post = row ? toPost(row, deps.config.mediaPublicUrl) : undefined;
       if (!post?.location) return;
       deps.emitter.to(roomsForCells(after.cells)).emit('map:sighting', {

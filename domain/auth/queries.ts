@@ -1,30 +1,8 @@
 import type { Sql, TxSql } from '../../core/db.ts';
-import { USER_COLUMNS, type UserRow } from '../users/queries.ts';
 
 export interface SessionMeta {
   userAgent: string | null;
   ip: string | null;
-}
-
-export async function insertUser(
-  sql: Sql | TxSql,
-  user: { email: string; handle: string; displayName: string; passwordHash: string },
-): Promise<UserRow> {
-  const [row] = await sql<UserRow[]>`
-    insert into users (email, handle, display_name, password_hash)
-    values (${user.email}, ${user.handle}, ${user.displayName}, ${user.passwordHash})
-    returning ${sql.unsafe(USER_COLUMNS)}`;
-  return row!;
-}
-
-export async function findUserForLogin(
-  sql: Sql,
-  email: string,
-): Promise<(UserRow & { passwordHash: string }) | undefined> {
-  const [row] = await sql<(UserRow & { passwordHash: string })[]>`
-    select ${sql.unsafe(USER_COLUMNS)}, password_hash as "passwordHash"
-    from users where lower(email) = ${email} and deleted_at is null`;
-  return row;
 }
 
 /** Opens a session (a refresh-token family) with its first refresh token. */
@@ -138,4 +116,11 @@ export async function purgeStaleSessions(sql: Sql, olderThanMs: number): Promise
     delete from sessions
     where expires_at < ${before} or (revoked_at is not null and revoked_at < ${before})`;
   return result.count;
+}
+
+/** Revokes every live session of an account (its deletion): no refresh token works any more. */
+export async function revokeAllSessions(tx: TxSql, userId: string, reason: string): Promise<void> {
+  await tx`
+    update sessions set revoked_at = now(), revoked_reason = ${reason}
+    where user_id = ${userId} and revoked_at is null`;
 }

@@ -1,6 +1,6 @@
 // Comments and likes on posts: their rows, and the post's counters kept with them.
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
+import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/index.ts';
 import type { Comment } from './schema.ts';
 
 /** Author columns of alias `u` (a users row joined only while the account is active). */

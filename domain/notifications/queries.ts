@@ -1,6 +1,6 @@
-import type { Notification, NotificationType } from '../../contract/index.ts';
+import type { Notification, NotificationType, User } from '../../contract/index.ts';
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/queries.ts';
+import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/index.ts';
 
 export interface NotificationRow extends AuthorColumns {
   id: string;
@@ -15,16 +15,30 @@ export interface NotificationRow extends AuthorColumns {
 const COLUMNS = `n.id, n.seq, n.type, n.post_id as "postId", n.comment_id as "commentId",
   n.created_at as "createdAt", n.read_at as "readAt", ${embeddedUserColumns('u')}`;
 
-export function toNotification(row: NotificationRow): Notification {
+/** The one builder of a notification as its recipient sees it: inbox pages, syncs and pushes. */
+export function notificationOf(input: {
+  id: string;
+  type: NotificationType;
+  actor: User | null;
+  postId?: string | null;
+  commentId?: string | null;
+  createdAt: Date | string;
+  readAt?: Date | null;
+}): Notification {
   return {
-    id: row.id,
-    type: row.type,
-    actor: authorOf(row),
-    postId: row.postId,
-    commentId: row.commentId,
-    createdAt: row.createdAt.toISOString(),
-    readAt: row.readAt ? row.readAt.toISOString() : null,
+    id: input.id,
+    type: input.type,
+    actor: input.actor,
+    postId: input.postId ?? null,
+    commentId: input.commentId ?? null,
+    createdAt:
+      typeof input.createdAt === 'string' ? input.createdAt : input.createdAt.toISOString(),
+    readAt: input.readAt ? input.readAt.toISOString() : null,
   };
+}
+
+export function toNotification(row: NotificationRow): Notification {
+  return notificationOf({ ...row, actor: authorOf(row) });
 }
 
 /** Newest first (insertion order), keyset on `seq`. */
@@ -164,6 +178,29 @@ export async function insertNotification(
       and (${input.postId ?? null}::uuid is null or exists (select 1 from posts where id = ${input.postId ?? null}))
       and (${input.commentId ?? null}::uuid is null
         or exists (select 1 from comments where id = ${input.commentId ?? null}))
+    on conflict (user_id, id) do nothing`;
+}
+
+/**
+ * A post's notification for a page of its author's followers, in one statement;
+ * nothing when the post or its author is gone by now. Idempotent per (user, event).
+ */
+export async function insertPostNotifications(
+  sql: Sql,
+  input: {
+    recipients: string[];
+    eventId: string;
+    authorId: string;
+    postId: string;
+    createdAt: string;
+  },
+): Promise<void> {
+  await sql`
+    insert into notifications (user_id, id, type, actor_id, post_id, created_at)
+    select unnest(${input.recipients}::uuid[]), ${input.eventId}, 'post', ${input.authorId},
+      ${input.postId}, ${input.createdAt}
+    where exists (select 1 from posts where id = ${input.postId})
+      and exists (select 1 from users where id = ${input.authorId} and deleted_at is null)
     on conflict (user_id, id) do nothing`;
 }
 

@@ -1,5 +1,5 @@
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type UserRow, userColumns } from '../users/queries.ts';
+import { type UserRow, userColumns } from '../users/index.ts';
 
 /**
  * Locks both users' rows in id order (two people following each other at the
@@ -77,4 +77,44 @@ export async function listEdges(
       ${after ? sql`and (f.created_at, f.${sql.unsafe(theirs)}) < (timestamptz 'epoch' + ${after.us}::bigint * interval '1 microsecond', ${after.id}::uuid)` : sql``}
     order by f.created_at desc, f.${sql.unsafe(theirs)} desc
     limit ${limit + 1}`;
+}
+
+/** How many people follow this author. */
+export async function followerCount(sql: Sql, authorId: string): Promise<number> {
+  const [row] = await sql<{ count: number }[]>`
+    select count(*)::int as count from follows where followee_id = ${authorId}`;
+  return row?.count ?? 0;
+}
+
+/**
+ * Follower ids that cut the author's followers into pages of `size` (by id, one
+ * index scan): page i holds the ids in (bounds[i-1], bounds[i]].
+ */
+export async function followerPageBounds(
+  sql: Sql,
+  authorId: string,
+  size: number,
+): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select id from (
+      select follower_id as id, row_number() over (order by follower_id) as n
+      from follows where followee_id = ${authorId}
+    ) numbered where n % ${size} = 0 order by id`;
+  return rows.map((r) => r.id);
+}
+
+/** The author's followers with live accounts whose ids lie in (from, to]; null is an open end. */
+export async function activeFollowersBetween(
+  sql: Sql,
+  authorId: string,
+  from: string | null,
+  to: string | null,
+): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select f.follower_id as id
+    from follows f join users u on u.id = f.follower_id and u.deleted_at is null
+    where f.followee_id = ${authorId}
+      ${from ? sql`and f.follower_id > ${from}` : sql``}
+      ${to ? sql`and f.follower_id <= ${to}` : sql``}`;
+  return rows.map((r) => r.id);
 }

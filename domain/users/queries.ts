@@ -1,46 +1,32 @@
-import type { Sql } from '../../core/db.ts';
-import type { Me, User } from './schema.ts';
-
-export interface UserRow {
-  id: string;
-  email: string;
-  handle: string;
-  displayName: string;
-  bio: string;
-  createdAt: Date;
-  followerCount: number;
-  followingCount: number;
-  postCount: number;
-}
-
-/** The columns every user read selects (of table alias `t`), aliased to the row shape above. */
-export const userColumns = (t = 'users') =>
-  `${t}.id, ${t}.email, ${t}.handle, ${t}.display_name as "displayName", ${t}.bio,
-  ${t}.created_at as "createdAt", ${t}.follower_count as "followerCount",
-  ${t}.following_count as "followingCount", ${t}.post_count as "postCount"`;
-
-export const USER_COLUMNS = userColumns();
-
-export function toUser(row: UserRow): User {
-  return {
-    id: row.id,
-    handle: row.handle,
-    displayName: row.displayName,
-    bio: row.bio,
-    createdAt: row.createdAt.toISOString(),
-    followerCount: row.followerCount,
-    followingCount: row.followingCount,
-    postCount: row.postCount,
-  };
-}
-
-export function toMe(row: UserRow): Me {
-  return { ...toUser(row), email: row.email };
-}
+import type { Sql, TxSql } from '../../core/db.ts';
+import { USER_COLUMNS, type UserRow } from './user-rows.ts';
 
 export async function findActiveUser(sql: Sql, id: string): Promise<UserRow | undefined> {
   const [row] = await sql<UserRow[]>`
     select ${sql.unsafe(USER_COLUMNS)} from users where id = ${id} and deleted_at is null`;
+  return row;
+}
+
+/** A new account (signup). */
+export async function insertUser(
+  sql: Sql | TxSql,
+  user: { email: string; handle: string; displayName: string; passwordHash: string },
+): Promise<UserRow> {
+  const [row] = await sql<UserRow[]>`
+    insert into users (email, handle, display_name, password_hash)
+    values (${user.email}, ${user.handle}, ${user.displayName}, ${user.passwordHash})
+    returning ${sql.unsafe(USER_COLUMNS)}`;
+  return row!;
+}
+
+/** A live account by its sign-in email, with its password hash. */
+export async function findUserForLogin(
+  sql: Sql,
+  email: string,
+): Promise<(UserRow & { passwordHash: string }) | undefined> {
+  const [row] = await sql<(UserRow & { passwordHash: string })[]>`
+    select ${sql.unsafe(USER_COLUMNS)}, password_hash as "passwordHash"
+    from users where lower(email) = ${email} and deleted_at is null`;
   return row;
 }
 
@@ -59,36 +45,44 @@ export async function updateProfile(
   return row;
 }
 
-/** A user embedded in another row (post author, comment author, notification actor), prefixed `a`. */
-export interface AuthorColumns {
-  aId: string | null;
-  aHandle: string;
-  aDisplayName: string;
-  aBio: string;
-  aCreatedAt: Date;
-  aFollowerCount: number;
-  aFollowingCount: number;
-  aPostCount: number;
+/** Whether a deleted account's handle is still held back from new accounts. */
+export async function isHandleHeld(sql: Sql, handle: string): Promise<boolean> {
+  const [held] = await sql`select 1 from handle_holds where handle = ${handle} and until > now()`;
+  return held !== undefined;
 }
 
-/** Columns of users alias `t` for AuthorColumns; join it only while the account is active. */
-export const embeddedUserColumns = (t: string) =>
-  `${t}.id as "aId", ${t}.handle as "aHandle", ${t}.display_name as "aDisplayName",
-  ${t}.bio as "aBio", ${t}.created_at as "aCreatedAt", ${t}.follower_count as "aFollowerCount",
-  ${t}.following_count as "aFollowingCount", ${t}.post_count as "aPostCount"`;
+/** The sign-in data of a live account (to check a password again before a deletion). */
+export async function findCredentials(
+  sql: Sql,
+  id: string,
+): Promise<{ email: string; handle: string; passwordHash: string } | undefined> {
+  const [row] = await sql<{ email: string; handle: string; passwordHash: string }[]>`
+    select email, handle, password_hash as "passwordHash"
+    from users where id = ${id} and deleted_at is null`;
+  return row;
+}
 
-/** The embedded user, or null when the account is gone ("unknown user"). */
-export function authorOf(row: AuthorColumns): User | null {
-  if (!row.aId) return null;
-  return toUser({
-    id: row.aId,
-    email: '',
-    handle: row.aHandle,
-    displayName: row.aDisplayName,
-    bio: row.aBio,
-    createdAt: row.aCreatedAt,
-    followerCount: row.aFollowerCount,
-    followingCount: row.aFollowingCount,
-    postCount: row.aPostCount,
-  });
+/** Marks the account deleted; false when it was already (a concurrent request got there first). */
+export async function markDeleted(tx: TxSql, id: string): Promise<boolean> {
+  const [marked] = await tx`
+    update users set deleted_at = now() where id = ${id} and deleted_at is null returning 1`;
+  return marked !== undefined;
+}
+
+/**
+ * Scrubs a deleted account's personal data for good (email, handle, names, bio,
+ * password hash) and holds its handle back until `holdUntil`.
+ */
+export async function scrubAccount(
+  tx: TxSql,
+  id: string,
+  hold: { handle: string; holdUntil: Date },
+): Promise<void> {
+  await tx`
+    insert into handle_holds (handle, until) values (${hold.handle}, ${hold.holdUntil})
+    on conflict (handle) do update set until = greatest(handle_holds.until, excluded.until)`;
+  await tx`
+    update users set email = 'deleted+' || id || '@invalid', handle = 'deleted_' || replace(id::text, '-', ''),
+      display_name = '', bio = '', password_hash = '', updated_at = now()
+    where id = ${id}`;
 }

@@ -9,9 +9,7 @@ import { createRouter, errorResponses } from '../../core/http/openapi.ts';
 import type { AppEnv } from '../../core/http/types.ts';
 import { createDummyHash, hashPassword, verifyPassword } from '../../domain/auth/passwords.ts';
 import {
-  findUserForLogin,
   insertSession,
-  insertUser,
   revokeSessionByToken,
   rotateRefreshToken,
 } from '../../domain/auth/queries.ts';
@@ -25,7 +23,8 @@ import {
   TokenPairSchema,
 } from '../../domain/auth/schema.ts';
 import { hashRefreshToken, newRefreshToken, signAccessToken } from '../../domain/auth/tokens.ts';
-import { toMe } from '../../domain/users/queries.ts';
+import { findUserForLogin, insertUser, isHandleHeld } from '../../domain/users/queries.ts';
+import { toMe } from '../../domain/users/user-rows.ts';
 
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 
@@ -124,9 +123,7 @@ export function createAuthRoutes(deps: Deps) {
     const body = c.req.valid('json');
     const ip = clientIp(c, config.trustProxy);
     await limiters.beforeSignup(ip);
-    const [held] =
-      await sql`select 1 from handle_holds where handle = ${body.handle} and until > now()`;
-    if (held)
+    if (await isHandleHeld(sql, body.handle))
       throw conflict('this handle belonged to a deleted account and is not available yet', {
         field: 'handle',
       });

@@ -13,7 +13,7 @@ import {
   toComment,
   unlike,
 } from '../../domain/board/interaction-queries.ts';
-import { postOwner } from '../../domain/board/queries.ts';
+import { postOwner } from '../../domain/board/post-writes.ts';
 import { CommentBody, CommentSchema } from '../../domain/board/schema.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 

@@ -3,7 +3,7 @@ import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
-import { listInBox, type PostRow, toPost } from '../../domain/board/queries.ts';
+import { listPostsInBox, type PostRow, toPost } from '../../domain/board/post-reads.ts';
 import { KINDS, PostSchema } from '../../domain/board/schema.ts';
 import { resolutionForZoom } from '../../domain/map/geo.ts';
 import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
@@ -65,7 +65,7 @@ export function createMapRoutes(deps: Deps) {
   router.openapi(routes.sightings, async (c) => {
     const { bbox, kind, limit, cursor } = c.req.valid('query');
     const before = decodeCursor(cursor, z.object({ id: z.uuid() }))?.id;
-    const rows = await listInBox(deps.sql, {
+    const rows = await listPostsInBox(deps.sql, {
       viewerId: c.get('auth').userId,
       bbox,
       kind,

@@ -3,7 +3,8 @@ import type { Deps } from '../../core/deps.ts';
 import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
-import { isEmptyPost, postOwner } from '../../domain/board/queries.ts';
+import { isEmptyPost } from '../../domain/board/post-reads.ts';
+import { postOwner } from '../../domain/board/post-writes.ts';
 import {
   allKeys,
   originalKey,

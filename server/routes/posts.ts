@@ -8,21 +8,23 @@ import { decodeCursor, listOf, PageQuery, page } from '../../core/http/paginatio
 import { IdParam, isId, requireId } from '../../core/http/params.ts';
 import { geoFor, nearbyRings } from '../../domain/board/geoprivacy.ts';
 import {
-  createPostAtOnce,
-  deletePost,
   exactLocation,
-  findByClientId,
   findPost,
-  insertPost,
   isEmptyPost,
   listFeed,
   listNearby,
   listPostsByAuthor,
   type PostRow,
-  postOwner,
   toPost,
+} from '../../domain/board/post-reads.ts';
+import {
+  createPostAtOnce,
+  deletePost,
+  findByClientId,
+  insertPost,
+  postOwner,
   updatePost,
-} from '../../domain/board/queries.ts';
+} from '../../domain/board/post-writes.ts';
 import {
   CreatePostBody,
   NearbyQuery,

@@ -6,8 +6,9 @@ import { decodeCursor, listOf, PageQuery, page } from '../../core/http/paginatio
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 import { follow, listEdges, unfollow } from '../../domain/social/queries.ts';
-import { findActiveUser, toUser } from '../../domain/users/queries.ts';
+import { findActiveUser } from '../../domain/users/queries.ts';
 import { UserSchema } from '../../domain/users/schema.ts';
+import { toUser } from '../../domain/users/user-rows.ts';
 
 const UserList = listOf(UserSchema, 'UserList');
 const EdgeCursor = z.object({

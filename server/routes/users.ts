@@ -4,11 +4,12 @@ import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { requestAccountDeletion } from '../../domain/account-deletion.ts';
 import { verifyPassword } from '../../domain/auth/passwords.ts';
 import { createAuthLimiters } from '../../domain/auth/rate-limit.ts';
-import { recordEvent } from '../../domain/events/outbox.ts';
-import { findActiveUser, toMe, updateProfile } from '../../domain/users/queries.ts';
+import { findActiveUser, findCredentials, updateProfile } from '../../domain/users/queries.ts';
 import { MeSchema, UpdateMeBody } from '../../domain/users/schema.ts';
+import { toMe } from '../../domain/users/user-rows.ts';
 
 const getMeRoute = authedRoute({
   method: 'get',
@@ -79,9 +80,7 @@ export function createUserRoutes(deps: Deps) {
   router.openapi(deleteMeRoute, async (c) => {
     const { userId } = c.get('auth');
     const { password } = c.req.valid('json');
-    const [row] = await deps.sql<{ email: string; handle: string; passwordHash: string }[]>`
-      select email, handle, password_hash as "passwordHash"
-      from users where id = ${userId} and deleted_at is null`;
+    const row = await findCredentials(deps.sql, userId);
     if (!row) throw unauthorized('account no longer exists');
     // A password check like a login's, counted against the same limits: a stolen access
     // token must not become a way around them to guess the password.
@@ -98,21 +97,7 @@ export function createUserRoutes(deps: Deps) {
     await limiters.passwordAccepted(ip, row.email).catch((err: unknown) => {
       c.get('log').warn({ err }, 'could not give a login-limit point back');
     });
-    await deps.sql.begin(async (tx) => {
-      const [marked] = await tx`
-        update users set deleted_at = now() where id = ${userId} and deleted_at is null returning 1`;
-      if (!marked) return; // a concurrent request got here first
-      await tx`
-        update sessions set revoked_at = now(), revoked_reason = 'account_deleted'
-        where user_id = ${userId} and revoked_at is null`;
-      await tx`insert into account_deletions (user_id) values (${userId}) on conflict do nothing`;
-      await recordEvent(tx, {
-        type: 'user.deleted',
-        userId,
-        handle: row.handle,
-        requestedAt: new Date().toISOString(),
-      });
-    });
+    await deps.sql.begin((tx) => requestAccountDeletion(tx, { userId, handle: row.handle }));
     // No node accepts its tokens any more, and every live socket of the account closes,
     // on whichever gateway node holds it.
     await deps.sessions.revoked({ userId });

@@ -1,0 +1,15 @@
+import type { DeletionStep } from '../events/index.ts';
+import { deletePhotos } from './queries.ts';
+
+/** Photos: every photo of the user goes, its objects through the storage deletion queue. */
+export const photosDeletion: DeletionStep = {
+  domain: 'photos',
+  async run(tx, { userId }) {
+    const rows = await tx<{ id: string }[]>`
+      select id from photos where owner_id = ${userId} for update`;
+    await deletePhotos(
+      tx,
+      rows.map((r) => r.id),
+    );
+  },
+};
