@@ -1,7 +1,7 @@
 import { EVENTS_STREAM } from '../contract/index.ts';
 import { DELETION_STEPS, runDeletionStep } from '../domain/account-deletion.ts';
-import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 /**
  * `user.deleted` → each domain's deletion step, in a consumer group of its own

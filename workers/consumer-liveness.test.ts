@@ -6,8 +6,9 @@ import type { Config } from '../core/config.ts';
 import type { Deps } from '../core/deps.ts';
 import { connectRedis, createRedis, fullKey } from '../core/redis.ts';
 import { useTestContext } from '../test/helpers/context.ts';
-import { ensureGroup, type StreamMessage, type StreamWorker, startConsumer } from './consumer.ts';
+import { ensureGroup, startConsumer } from './consumer.ts';
 import { heartbeatKey } from './consumer-liveness.ts';
+import type { StreamMessage, StreamWorker } from './stream-worker.ts';
 
 const TIMEOUT_MS = 2_000;
 

@@ -1,8 +1,8 @@
 import type { Deps } from '../core/deps.ts';
 import type { Logger } from '../core/logger.ts';
 import { fullKey } from '../core/redis.ts';
-import type { StreamMessage, StreamWorker } from './consumer.ts';
 import type { MessageRunner } from './consumer-messages.ts';
+import type { StreamMessage, StreamWorker } from './stream-worker.ts';
 
 type RawEntry = [id: string, fields: string[]];
 

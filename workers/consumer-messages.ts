@@ -3,7 +3,7 @@ import { DEAD_LETTER_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { toAppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
-import type { StreamMessage, StreamWorker } from './consumer.ts';
+import type { StreamMessage, StreamWorker } from './stream-worker.ts';
 
 /** The first retry of a failed message waits this long; each next one twice as long. */
 const FIRST_RETRY_MS = 1_000;

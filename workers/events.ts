@@ -1,5 +1,5 @@
 import { DomainEvent, type StreamEvent } from '../contract/index.ts';
-import type { StreamMessage } from './consumer.ts';
+import type { StreamMessage } from './stream-worker.ts';
 
 /** Reads an events-stream message; a malformed one throws (and ends in the dead-letter stream). */
 export function parseStreamEvent(message: StreamMessage): StreamEvent {

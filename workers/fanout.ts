@@ -10,8 +10,8 @@ import {
 } from '../domain/social/queries.ts';
 import { findActiveUser } from '../domain/users/queries.ts';
 import { toUser } from '../domain/users/user-rows.ts';
-import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 /** Rooms per emitted message: one Redis publish reaches this many followers. */
 const ROOMS_PER_EMIT = 1000;

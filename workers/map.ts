@@ -2,8 +2,8 @@ import { EVENTS_STREAM } from '../contract/index.ts';
 import { findPost, toPost } from '../domain/board/post-reads.ts';
 import { MAP_RESOLUTIONS, roomsForCells } from '../domain/map/geo.ts';
 import { syncMapPoint } from '../domain/map/queries.ts';
-import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 const byResolution = (cells: string[]) =>
   Object.fromEntries(cells.map((cell, i) => [String(MAP_RESOLUTIONS[i]), cell]));

@@ -4,8 +4,8 @@ import {
   insertNotification,
   toNotification,
 } from '../domain/notifications/queries.ts';
-import type { StreamWorker } from './consumer.ts';
 import { parseStreamEvent } from './events.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 /**
  * Comments, likes and follows notify one person each: the post's author or the

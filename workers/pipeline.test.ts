@@ -4,9 +4,10 @@ import { fullKey } from '../core/redis.ts';
 import { createPost, signup } from '../test/helpers/builders.ts';
 import { useTestContext } from '../test/helpers/context.ts';
 import { seedFollowers } from '../test/helpers/realtime.ts';
-import { type StreamWorker, startConsumer } from './consumer.ts';
+import { startConsumer } from './consumer.ts';
 import { fanoutChunk, fanoutChunks, postFanout } from './fanout.ts';
 import { relayOnce, startOutboxRelay } from './relay.ts';
+import type { StreamWorker } from './stream-worker.ts';
 import { trimStream } from './streams.ts';
 
 const ctx = useTestContext({

@@ -2,9 +2,9 @@ import { EVENTS_STREAM, FANOUT_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { fullKey, type Redis } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
-import type { StreamWorker } from './consumer.ts';
 import { startPeriodic } from './periodic.ts';
 import { readEpoch } from './stream-epoch.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 function parseId(id: string): [bigint, bigint] {
   const [ms, seq] = id.split('-');

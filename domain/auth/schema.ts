@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../core/text.ts';
-import { displayNameSchema, handleSchema, MeSchema } from '../users/schema.ts';
+import { displayNameSchema, handleSchema, MeSchema } from '../users/index.ts';
 
 export const emailSchema = z
   .email()

@@ -1,8 +1,7 @@
 import { z } from '@hono/zod-openapi';
-import { Geoprivacy, Location, Post, PostKind } from '../../contract/index.ts';
+import { Geoprivacy, Location, Post, PostKind, User } from '../../contract/index.ts';
 import { queryNumber } from '../../core/http/params.ts';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../core/text.ts';
-import { UserSchema } from '../users/schema.ts';
 import { MAX_NEARBY_RADIUS_KM } from './geoprivacy.ts';
 
 /** The kinds as a list (query parameters, seeds); the contract's enum is the source. */
@@ -77,7 +76,7 @@ export const CommentSchema = z
   .object({
     id: z.string(),
     postId: z.string(),
-    author: UserSchema.nullable(),
+    author: User.nullable(),
     body: z.string(),
     createdAt: z.string(),
   })

@@ -1,9 +1,10 @@
 /**
  * What other domains may use of the users domain: how a user is embedded in
- * their reads. Everything else of it is for the roles.
+ * their reads, the account's field rules (signup), and the account's deletion.
  */
 
 export { markDeleted, scrubAccount } from './queries.ts';
+export { displayNameSchema, handleSchema, MeSchema } from './schema.ts';
 export {
   type AuthorColumns,
   authorOf,
