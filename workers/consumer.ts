@@ -6,7 +6,7 @@ import type { RunningRole } from '../core/roles.ts';
 import { isGroupLost, startLiveness, toFields } from './consumer-liveness.ts';
 import { createMessageRunner } from './consumer-messages.ts';
 import { currentEpoch, endEpoch } from './stream-epoch.ts';
-import type { StreamMessage, StreamWorker } from './stream-worker.ts';
+import type { StreamWorker } from './stream-worker.ts';
 
 export interface ConsumerHandle extends RunningRole {
   consumer: string;
