@@ -4,12 +4,12 @@ import { createRouter } from '../core/http/openapi.ts';
 import { authenticate } from '../domain/auth/authenticate.ts';
 import { createAuthRoutes } from './routes/auth.ts';
 import { createDocsRoutes } from './routes/docs.ts';
-import { createInteractionRoutes } from './routes/interactions.ts';
+import { createCommentRoutes, createInteractionRoutes } from './routes/interactions.ts';
 import { createMapRoutes } from './routes/map.ts';
 import { createMediaRoutes } from './routes/media.ts';
 import { createNotificationRoutes } from './routes/notifications.ts';
 import { createPhotoRoutes } from './routes/photos.ts';
-import { createPostRoutes } from './routes/posts.ts';
+import { createFeedRoutes, createPostRoutes, createUserPostRoutes } from './routes/posts.ts';
 import { createSocialRoutes } from './routes/social.ts';
 import { createUserRoutes } from './routes/users.ts';
 import { createViewerRoutes } from './routes/viewer.ts';
@@ -27,14 +27,19 @@ export function createApi(deps: Deps) {
   // What every authedRoute's middleware checks a bearer token with.
   v1.use(provideAuthenticator((token) => authenticate(deps, token)));
 
-  v1.route('/', createAuthRoutes(deps));
-  v1.route('/', createUserRoutes(deps));
-  v1.route('/', createSocialRoutes(deps));
-  v1.route('/', createPostRoutes(deps));
-  v1.route('/', createInteractionRoutes(deps));
-  v1.route('/', createPhotoRoutes(deps));
-  v1.route('/', createNotificationRoutes(deps));
-  v1.route('/', createMapRoutes(deps));
+  // Each router on its own prefix, its routes' paths relative to it; features may share a
+  // prefix (/users holds the social graph's routes and a user's posts).
+  v1.route('/auth', createAuthRoutes(deps));
+  v1.route('/me', createUserRoutes(deps));
+  v1.route('/users', createSocialRoutes(deps));
+  v1.route('/posts', createPostRoutes(deps));
+  v1.route('/users', createUserPostRoutes(deps));
+  v1.route('/feed', createFeedRoutes(deps));
+  v1.route('/posts', createInteractionRoutes(deps));
+  v1.route('/comments', createCommentRoutes(deps));
+  v1.route('/photos', createPhotoRoutes(deps));
+  v1.route('/notifications', createNotificationRoutes(deps));
+  v1.route('/map', createMapRoutes(deps));
 
   v1.doc31('/openapi.json', {
     openapi: '3.1.0',

@@ -30,7 +30,7 @@ const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, r
 
 const signupRoute = createRoute({
   method: 'post',
-  path: '/auth/signup',
+  path: '/signup',
   tags: ['auth'],
   summary: 'Create an account and sign in',
   request: { body: json(SignupBody) },
@@ -45,7 +45,7 @@ const signupRoute = createRoute({
 
 const loginRoute = createRoute({
   method: 'post',
-  path: '/auth/login',
+  path: '/login',
   tags: ['auth'],
   summary: 'Sign in with email and password',
   request: { body: json(LoginBody) },
@@ -60,7 +60,7 @@ const loginRoute = createRoute({
 
 const refreshRoute = createRoute({
   method: 'post',
-  path: '/auth/refresh',
+  path: '/refresh',
   tags: ['auth'],
   summary: 'Trade a refresh token for a new token pair',
   description:
@@ -78,7 +78,7 @@ const refreshRoute = createRoute({
 
 const logoutRoute = createRoute({
   method: 'post',
-  path: '/auth/logout',
+  path: '/logout',
   tags: ['auth'],
   summary: 'End the session the refresh token belongs to',
   description: 'Idempotent: an unknown or already revoked token also answers 204.',

@@ -23,7 +23,7 @@ const IdCursor = z.object({ id: z.uuid() });
 const routes = {
   comment: authedRoute({
     method: 'post',
-    path: '/posts/{id}/comments',
+    path: '/{id}/comments',
     tags: ['board'],
     summary: 'Comment on a post',
     request: {
@@ -40,7 +40,7 @@ const routes = {
   }),
   comments: authedRoute({
     method: 'get',
-    path: '/posts/{id}/comments',
+    path: '/{id}/comments',
     tags: ['board'],
     summary: "A post's comments, oldest first",
     request: { params: IdParam, query: PageQuery },
@@ -54,7 +54,7 @@ const routes = {
   }),
   deleteComment: authedRoute({
     method: 'delete',
-    path: '/comments/{id}',
+    path: '/{id}',
     tags: ['board'],
     summary: "Delete a comment (its author or the post's author)",
     request: { params: IdParam },
@@ -63,7 +63,7 @@ const routes = {
   like: (method: 'put' | 'delete') =>
     authedRoute({
       method,
-      path: '/posts/{id}/like',
+      path: '/{id}/like',
       tags: ['board'],
       summary: method === 'put' ? 'Like a post (idempotent)' : 'Take a like back (idempotent)',
       request: { params: IdParam },
@@ -71,6 +71,7 @@ const routes = {
     }),
 };
 
+/** Comments and likes of a post, under /posts. */
 export function createInteractionRoutes(deps: Deps) {
   const { sql } = deps;
   const router = createRouter();
@@ -109,21 +110,6 @@ export function createInteractionRoutes(deps: Deps) {
     );
   });
 
-  router.openapi(routes.deleteComment, async (c) => {
-    const id = requireId(c.req.valid('param').id, 'comment');
-    const me = c.get('auth').userId;
-    await sql.begin(async (tx) => {
-      const comment = await findCommentForDelete(tx, id);
-      if (!comment) throw notFound('comment');
-      if (comment.authorId !== me && comment.postAuthorId !== me) {
-        throw forbidden("only the comment's author or the post's author can delete it");
-      }
-      await deleteComment(tx, id, comment.postId);
-      await recordEvent(tx, { type: 'comment.deleted', commentId: id, postId: comment.postId });
-    });
-    return c.body(null, 204);
-  });
-
   router.openapi(routes.like('put'), async (c) => {
     const postId = requireId(c.req.valid('param').id, 'post');
     const me = c.get('auth').userId;
@@ -150,6 +136,29 @@ export function createInteractionRoutes(deps: Deps) {
     await sql.begin(async (tx) => {
       if (!(await postOwner(tx, postId, true))) throw notFound('post');
       await unlike(tx, postId, me);
+    });
+    return c.body(null, 204);
+  });
+
+  return router;
+}
+
+/** A comment on its own, under /comments. */
+export function createCommentRoutes(deps: Deps) {
+  const { sql } = deps;
+  const router = createRouter();
+
+  router.openapi(routes.deleteComment, async (c) => {
+    const id = requireId(c.req.valid('param').id, 'comment');
+    const me = c.get('auth').userId;
+    await sql.begin(async (tx) => {
+      const comment = await findCommentForDelete(tx, id);
+      if (!comment) throw notFound('comment');
+      if (comment.authorId !== me && comment.postAuthorId !== me) {
+        throw forbidden("only the comment's author or the post's author can delete it");
+      }
+      await deleteComment(tx, id, comment.postId);
+      await recordEvent(tx, { type: 'comment.deleted', commentId: id, postId: comment.postId });
     });
     return c.body(null, 204);
   });

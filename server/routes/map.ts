@@ -12,7 +12,7 @@ import { BboxParam, CellsQuery, CellsResponse } from '../../domain/map/schema.ts
 const routes = {
   cells: authedRoute({
     method: 'get',
-    path: '/map/cells',
+    path: '/cells',
     tags: ['map'],
     summary: 'Sightings counted per H3 cell in a box, at the resolution that suits the zoom',
     description:
@@ -28,7 +28,7 @@ const routes = {
   }),
   sightings: authedRoute({
     method: 'get',
-    path: '/map/sightings',
+    path: '/sightings',
     tags: ['map'],
     summary: 'Located posts in a box, newest first',
     description: 'Obscured posts at the centre of their coarse cell; private posts never.',

@@ -37,7 +37,7 @@ const ReadBody = z
 const routes = {
   list: authedRoute({
     method: 'get',
-    path: '/notifications',
+    path: '/',
     tags: ['notifications'],
     summary: 'My notifications, newest first',
     request: {
@@ -58,7 +58,7 @@ const routes = {
   }),
   count: authedRoute({
     method: 'get',
-    path: '/notifications/unread-count',
+    path: '/unread-count',
     tags: ['notifications'],
     summary: 'How many of my notifications are unread',
     responses: {
@@ -71,7 +71,7 @@ const routes = {
   }),
   read: authedRoute({
     method: 'post',
-    path: '/notifications/read',
+    path: '/read',
     tags: ['notifications'],
     summary: 'Mark notifications read: by ids, and/or everything up to an id',
     request: { body: { content: { 'application/json': { schema: ReadBody } }, required: true } },

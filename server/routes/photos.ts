@@ -36,7 +36,7 @@ const photoResponse = (description: string) => ({
 const routes = {
   upload: authedRoute({
     method: 'post',
-    path: '/photos',
+    path: '/',
     tags: ['photos'],
     summary: 'Upload a photo (multipart field `file`; JPEG, PNG or WebP)',
     description:
@@ -61,7 +61,7 @@ const routes = {
   }),
   createUpload: authedRoute({
     method: 'post',
-    path: '/photos/uploads',
+    path: '/uploads',
     tags: ['photos'],
     summary: 'Get a presigned URL to PUT a photo straight to storage',
     description:
@@ -79,7 +79,7 @@ const routes = {
   }),
   complete: authedRoute({
     method: 'post',
-    path: '/photos/{id}/complete',
+    path: '/{id}/complete',
     tags: ['photos'],
     summary: 'Process a presigned upload into a photo',
     description: 'Idempotent: completing a processed photo returns it again.',
@@ -91,7 +91,7 @@ const routes = {
   }),
   get: authedRoute({
     method: 'get',
-    path: '/photos/{id}',
+    path: '/{id}',
     tags: ['photos'],
     summary: 'A processed photo',
     request: { params: IdParam },
@@ -99,7 +99,7 @@ const routes = {
   }),
   remove: authedRoute({
     method: 'delete',
-    path: '/photos/{id}',
+    path: '/{id}',
     tags: ['photos'],
     summary: 'Delete a photo (its owner), also from the post it is on',
     request: { params: IdParam },

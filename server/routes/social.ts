@@ -20,7 +20,7 @@ const EdgeCursor = z.object({
 const followRoute = (method: 'put' | 'delete') =>
   authedRoute({
     method,
-    path: '/users/{id}/follow',
+    path: '/{id}/follow',
     tags: ['social'],
     summary: method === 'put' ? 'Follow a user (idempotent)' : 'Unfollow a user (idempotent)',
     request: { params: IdParam },
@@ -33,7 +33,7 @@ const followRoute = (method: 'put' | 'delete') =>
 const edgesRoute = (direction: 'followers' | 'following') =>
   authedRoute({
     method: 'get',
-    path: `/users/{id}/${direction}`,
+    path: `/{id}/${direction}`,
     tags: ['social'],
     summary: direction === 'followers' ? 'Who follows this user' : 'Whom this user follows',
     description: 'Newest edge first.',
@@ -49,7 +49,7 @@ const edgesRoute = (direction: 'followers' | 'following') =>
 
 const getUserRoute = authedRoute({
   method: 'get',
-  path: '/users/{id}',
+  path: '/{id}',
   tags: ['social'],
   summary: 'A user profile',
   request: { params: IdParam },

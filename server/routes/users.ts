@@ -13,7 +13,7 @@ import { toMe } from '../../domain/users/user-rows.ts';
 
 const getMeRoute = authedRoute({
   method: 'get',
-  path: '/me',
+  path: '/',
   tags: ['me'],
   summary: 'The signed-in user',
   responses: {
@@ -24,7 +24,7 @@ const getMeRoute = authedRoute({
 
 const patchMeRoute = authedRoute({
   method: 'patch',
-  path: '/me',
+  path: '/',
   tags: ['me'],
   summary: 'Change display name or bio',
   request: { body: { content: { 'application/json': { schema: UpdateMeBody } }, required: true } },
@@ -36,7 +36,7 @@ const patchMeRoute = authedRoute({
 
 const deleteMeRoute = authedRoute({
   method: 'delete',
-  path: '/me',
+  path: '/',
   tags: ['me'],
   summary: 'Delete my account',
   description:
