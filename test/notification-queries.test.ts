@@ -1,13 +1,13 @@
 import { v7 as uuidv7 } from 'uuid';
 import { describe, expect, it } from 'vitest';
-import { signup } from '../../test/helpers/builders.ts';
-import { useTestContext } from '../../test/helpers/context.ts';
 import {
   insertNotification,
   notificationsAfter,
   SYNC_OVERLAP_MS,
   SYNC_OVERLAP_ROWS,
-} from './queries.ts';
+} from '../domain/notifications/queries.ts';
+import { signup } from './helpers/builders.ts';
+import { useTestContext } from './helpers/context.ts';
 
 const ctx = useTestContext();
 
