@@ -124,3 +124,23 @@ export async function revokeAllSessions(tx: TxSql, userId: string, reason: strin
     update sessions set revoked_at = now(), revoked_reason = ${reason}
     where user_id = ${userId} and revoked_at is null`;
 }
+
+/**
+ * Of these sessions, the ones still live (as `liveSessionExpiry` means it), in one query per
+ * 10,000: how a gateway finds, among the sockets it holds, those whose session ended.
+ */
+export async function liveSessionIds(
+  sql: Sql,
+  sessionIds: readonly string[],
+): Promise<Set<string>> {
+  const live = new Set<string>();
+  for (let i = 0; i < sessionIds.length; i += 10_000) {
+    const chunk = sessionIds.slice(i, i + 10_000);
+    const rows = await sql<{ id: string }[]>`
+      select s.id from sessions s join users u on u.id = s.user_id
+      where s.id = any(${chunk}::uuid[]) and s.revoked_at is null
+        and s.expires_at > now() and u.deleted_at is null`;
+    for (const row of rows) live.add(row.id);
+  }
+  return live;
+}
