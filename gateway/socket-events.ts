@@ -1,8 +1,7 @@
-import type { Socket } from 'socket.io';
-import type { z } from 'zod';
-import type { AckError, ClientToServerEvents, ServerToClientEvents } from '../contract/index.ts';
-import { toAppError } from '../core/errors.ts';
+import type { Server, Socket } from 'socket.io';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../contract/index.ts';
 import type { Logger } from '../core/logger.ts';
+import type { Registration } from './events.ts';
 
 export interface SocketData {
   userId: string;
@@ -18,19 +17,31 @@ export type AppSocket = Socket<
   SocketData
 >;
 
+export type AppServer = Server<
+  ClientToServerEvents,
+  ServerToClientEvents,
+  Record<string, never>,
+  SocketData
+>;
+
+/** A family of events (one handler module), set up per connection with its own state. */
+export type HandlerFamily = (socket: AppSocket) => Registration[];
+
+export type FloodVerdict = 'ok' | 'limited' | 'disconnect';
+
 /**
  * A token bucket per socket: `rate` events a second, bursts of twice that.
  * A client that keeps flooding after being told is disconnected.
  */
-export function createFloodGuard(rate: number) {
+export function createFloodGuard(rate: number, now: () => number = Date.now) {
   let tokens = rate * 2;
-  let last = Date.now();
+  let last = now();
   let strikes = 0;
   return {
-    take(): 'ok' | 'limited' | 'disconnect' {
-      const now = Date.now();
-      tokens = Math.min(rate * 2, tokens + ((now - last) / 1000) * rate);
-      last = now;
+    take(): FloodVerdict {
+      const at = now();
+      tokens = Math.min(rate * 2, tokens + ((at - last) / 1000) * rate);
+      last = at;
       if (tokens >= 1) {
         tokens -= 1;
         strikes = Math.max(0, strikes - 0.1);
@@ -42,57 +53,57 @@ export function createFloodGuard(rate: number) {
   };
 }
 
-type Guard = ReturnType<typeof createFloodGuard>;
+export type FloodGuard = ReturnType<typeof createFloodGuard>;
+
+const RATE_LIMITED = { code: 'rate_limited', message: 'too many events; slow down' };
+
+/** The ack a client passed, if any (always the last argument); a vanished client's is harmless. */
+function takeAck(args: unknown[]): (res: Ack<unknown>) => void {
+  const ack = typeof args.at(-1) === 'function' ? args.pop() : undefined;
+  return (res) => {
+    if (typeof ack !== 'function') return;
+    try {
+      ack(res);
+    } catch {
+      // a client that vanished mid-ack
+    }
+  };
+}
 
 /**
- * Registers a client event: the payload goes through zod, the answer is an ack
- * `{ data }` or `{ error }`. Nothing a client sends can throw past this point:
- * a malformed payload, a missing ack or a failing handler is an error ack (or
- * nothing), never a dropped connection or a crashed node.
+ * Serves the registered events on a socket, and answers every other one with `not_found`.
+ * Nothing a client sends can throw past this point: a malformed payload, a missing ack or a
+ * failing handler is an error ack (or nothing), never a dropped connection or a crashed node.
+ * Every event, known or not, counts against the socket's flood budget.
  */
-export function onEvent<S extends z.ZodType, R>(
+export function serveEvents(
   socket: AppSocket,
-  guard: Guard,
+  registrations: readonly Registration[],
+  guard: FloodGuard,
   logger: Logger,
-  event: string,
-  schema: S,
-  handler: (payload: z.infer<S>) => Promise<R>,
 ): void {
-  (socket as unknown as Socket).on(event, async (...args: unknown[]) => {
-    const ack =
-      typeof args.at(-1) === 'function' ? (args.pop() as (res: unknown) => void) : undefined;
-    const reply = (res: { data: R } | { error: AckError }) => {
-      try {
-        ack?.(res);
-      } catch {
-        // a client that vanished mid-ack
-      }
-    };
+  const admit = (reply: (res: Ack<unknown>) => void) => {
     const verdict = guard.take();
-    if (verdict !== 'ok') {
-      reply({ error: { code: 'rate_limited', message: 'too many events; slow down' } });
-      if (verdict === 'disconnect') socket.disconnect(true);
-      return;
-    }
-    // socket.io sends an undefined payload as null: the same thing to us.
-    const parsed = schema.safeParse(args[0] === null ? undefined : args[0]);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
+    if (verdict === 'ok') return true;
+    reply({ error: RATE_LIMITED });
+    if (verdict === 'disconnect') socket.disconnect(true);
+    return false;
+  };
+  for (const registration of registrations) {
+    socket.on(registration.event, async (...args: unknown[]) => {
+      const reply = takeAck(args);
+      if (admit(reply)) reply(await registration.run(args[0], logger));
+    });
+  }
+  // The names come from the registrations, so a new handler is never answered `not_found`.
+  const known = new Set<string>(registrations.map((r) => r.event));
+  socket.onAny((event: string, ...args: unknown[]) => {
+    if (known.has(event)) return;
+    const reply = takeAck(args);
+    if (admit(reply)) {
       reply({
-        error: {
-          code: 'validation_failed',
-          message: `${where}${issue?.message ?? 'invalid payload'}`,
-        },
+        error: { code: 'not_found', message: `unknown event ${String(event).slice(0, 64)}` },
       });
-      return;
-    }
-    try {
-      reply({ data: await handler(parsed.data) });
-    } catch (err) {
-      const e = toAppError(err);
-      if (e.report) logger.error({ err: e.cause ?? e, event }, 'socket event failed');
-      reply({ error: { code: e.code, message: e.message } });
     }
   });
 }

@@ -1,0 +1,49 @@
+import { z } from 'zod';
+import type { Deps } from '../../core/deps.ts';
+import { AppError } from '../../core/errors.ts';
+import { mapRoom, resolutionForZoom, subscriptionCells } from '../../domain/map/geo.ts';
+import { cellCounts } from '../../domain/map/queries.ts';
+import { MapSubscribePayload } from '../../domain/map/schema.ts';
+import { on } from '../events.ts';
+import type { HandlerFamily } from '../socket-events.ts';
+
+/**
+ * The live map: `map:subscribe` puts the socket in the rooms of the cells covering the view
+ * (replacing the previous view's) and answers their counts; `map:unsubscribe` leaves them.
+ */
+export function mapHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
+  return (socket) => {
+    // Subscriptions are numbered: one answered after a later subscribe or unsubscribe was
+    // received joins nothing, so overlapping requests can never leave rooms behind.
+    let latest = 0;
+    const leaveMap = () => {
+      for (const room of socket.rooms) if (room.startsWith('map:')) void socket.leave(room);
+    };
+    return [
+      on('map:subscribe', MapSubscribePayload, async ({ bbox, zoom, kind }) => {
+        const number = ++latest;
+        const subscription = subscriptionCells(bbox, zoom);
+        const resolution = resolutionForZoom(zoom);
+        const cells = subscription ? await cellCounts(deps.sql, { bbox, resolution, kind }) : null;
+        if (!subscription || !cells) {
+          throw new AppError(
+            'validation_failed',
+            'bbox: too large an area for this zoom; zoom out or shrink it',
+          );
+        }
+        if (number !== latest) {
+          throw new AppError('conflict', 'superseded by a later map:subscribe or map:unsubscribe');
+        }
+        leaveMap();
+        await socket.join(subscription.cells.map((cell) => mapRoom(subscription.resolution, cell)));
+        return { resolution, cells };
+      }),
+      // Any payload: leaving needs no argument, and a client's stray one must not keep it in.
+      on('map:unsubscribe', z.unknown(), async () => {
+        latest++;
+        leaveMap();
+        return {};
+      }),
+    ];
+  };
+}
