@@ -1,6 +1,11 @@
 import { EVENTS_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import type { RunningRole } from '../core/roles.ts';
+import {
+  claimUnpublished,
+  markPublished,
+  unpublishOtherEpochs,
+} from '../domain/events/outbox-relay.ts';
 import { currentEpoch, STREAM_EPOCH_KEY } from './stream-epoch.ts';
 
 const BATCH = 500;
@@ -32,10 +37,7 @@ export async function relayOnce(
   state: RelayState = {},
 ): Promise<number> {
   return deps.sql.begin(async (tx) => {
-    const rows = await tx<{ id: number; eventId: string; payload: unknown }[]>`
-      select id, event_id as "eventId", payload from outbox
-      where published_at is null order by id limit ${BATCH}
-      for update skip locked`;
+    const rows = await claimUnpublished(tx, BATCH);
     if (rows.length === 0) return 0;
     state.epoch ??= await currentEpoch(deps.redis);
     const epoch = state.epoch;
@@ -65,10 +67,7 @@ export async function relayOnce(
     }
     const ids = rows.map((r) => r.id);
     const streamIds = results.map(([, id]) => String(id));
-    await tx`
-      update outbox set published_at = now(), stream_id = s.stream_id, stream_epoch = ${epoch}
-      from unnest(${ids}::bigint[], ${streamIds}::text[]) as s (id, stream_id)
-      where outbox.id = s.id`;
+    await markPublished(tx, { ids, streamIds }, epoch);
     return rows.length;
   });
 }
@@ -92,11 +91,7 @@ export async function republishLost(
 ): Promise<number> {
   const epoch = await currentEpoch(deps.redis);
   state.epoch = epoch;
-  // Two ranges rather than `<>`, so that the partial index on published rows serves it.
-  const res = await deps.sql`
-    update outbox set published_at = null, stream_id = null, stream_epoch = null
-    where published_at is not null and (stream_epoch < ${epoch} or stream_epoch > ${epoch})`;
-  return res.count;
+  return unpublishOtherEpochs(deps.sql, epoch);
 }
 
 /**

@@ -1,9 +1,12 @@
 import type { Deps } from '../core/deps.ts';
 import type { RunningRole } from '../core/roles.ts';
+import {
+  claimDueObjectDeletions,
+  deferObjectDeletions,
+  forgetObjectDeletions,
+} from '../domain/photos/object-deletions.ts';
 import { deleteOrphans } from '../domain/photos/queries.ts';
 import { startPeriodic } from './periodic.ts';
-
-const MAX_BACKOFF_S = 3600;
 
 /**
  * Removes the objects queued in `storage_deletions`, retrying with exponential
@@ -16,23 +19,17 @@ export async function sweepStorageDeletions(
   batch = 500,
 ): Promise<{ deleted: number; failed: number }> {
   return deps.sql.begin(async (tx) => {
-    const rows = await tx<{ key: string }[]>`
-      select key from storage_deletions where next_attempt_at <= now()
-      order by next_attempt_at limit ${batch} for update skip locked`;
-    const keys = rows.map((r) => r.key);
+    const keys = await claimDueObjectDeletions(tx, batch);
     if (keys.length === 0) return { deleted: 0, failed: 0 };
     try {
       await deps.storage.remove(keys);
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
-      await tx`
-        update storage_deletions set attempts = attempts + 1, last_error = ${message.slice(0, 500)},
-          next_attempt_at = now() + make_interval(secs => least(power(2, attempts + 1), ${MAX_BACKOFF_S}))
-        where key = any(${keys}::text[])`;
+      await deferObjectDeletions(tx, keys, message);
       deps.logger.warn({ err: message, count: keys.length }, 'object deletion failed; will retry');
       return { deleted: 0, failed: keys.length };
     }
-    await tx`delete from storage_deletions where key = any(${keys}::text[])`;
+    await forgetObjectDeletions(tx, keys);
     return { deleted: keys.length, failed: 0 };
   });
 }

@@ -2,6 +2,12 @@ import { EVENTS_STREAM, FANOUT_STREAM } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { fullKey, type Redis } from '../core/redis.ts';
 import type { RunningRole } from '../core/roles.ts';
+import {
+  purgeConsumed,
+  purgeWithoutEpoch,
+  recentlyPublished,
+  unpublishLost,
+} from '../domain/events/outbox-relay.ts';
 import { startPeriodic } from './periodic.ts';
 import { readEpoch } from './stream-epoch.ts';
 import type { StreamWorker } from './stream-worker.ts';
@@ -114,17 +120,7 @@ export async function republishMissing(
   groups: readonly string[] = [],
 ): Promise<number> {
   const { sql, redis } = deps;
-  const [ms, seq] = parseId(horizon);
-  // The last hour's, at most ten thousand: a Redis back from older data lost its last
-  // second or so of writes, and a horizon held back (a message that keeps failing) must
-  // not make this read grow without end.
-  const rows = await sql<{ id: string; streamId: string }[]>`
-    select id::text, stream_id as "streamId" from outbox
-    where published_at is not null and stream_epoch = ${epoch}
-      and published_at > now() - interval '1 hour'
-      and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint)
-        >= (${String(ms)}::bigint, ${String(seq)}::bigint)
-    order by id desc limit 10000`;
+  const rows = await recentlyPublished(sql, epoch, parseId(horizon));
   if (rows.length === 0) return 0;
   rows.sort((a, b) => compareIds(a.streamId, b.streamId));
   const held = new Set<string>();
@@ -144,14 +140,7 @@ export async function republishMissing(
   if (!now) return 0;
   const missing = rows.filter((r) => !held.has(r.streamId) && compareIds(r.streamId, now) >= 0);
   if (missing.length === 0) return 0;
-  // Still as read (another node may have published one again meanwhile).
-  return (
-    await sql`
-      update outbox set published_at = null, stream_id = null, stream_epoch = null
-      from unnest(${missing.map((r) => r.id)}::bigint[], ${missing.map((r) => r.streamId)}::text[])
-        as m (id, stream_id)
-      where outbox.id = m.id and outbox.stream_id = m.stream_id and outbox.stream_epoch = ${epoch}`
-  ).count;
+  return unpublishLost(sql, epoch, missing);
 }
 
 /**
@@ -173,32 +162,16 @@ export async function maintainStreams(
   const horizon = await streamHorizon(redis, EVENTS_STREAM, groups.get(EVENTS_STREAM));
   let trimmed = horizon ? ((await redis.xtrim(EVENTS_STREAM, 'MINID', horizon)) as number) : 0;
   trimmed += await trimStream(deps, FANOUT_STREAM, groups.get(FANOUT_STREAM));
-  // Rows published before epochs existed (or by an older release during an upgrade, or
-  // marked published by hand): published under the old rules, nothing tells when they
-  // are consumed. They are not kept.
-  // A batch per tick: an upgrade leaves a day of them, and one statement for all would
-  // hold their row locks for as long as it runs.
-  let purged = (
-    await sql`
-      delete from outbox where id in (
-        select id from outbox where published_at is not null and stream_epoch is null
-        limit 10000)`
-  ).count;
+  // Rows published under the rules before epochs: not kept. A batch per tick (an upgrade
+  // leaves a day of them).
+  let purged = await purgeWithoutEpoch(sql, 10_000);
   if (!epoch || !horizon) return { trimmed, purged, republished: 0 };
   const republished = await republishMissing(deps, epoch, horizon, groups.get(EVENTS_STREAM));
   const held = await chunkOutboxIds(redis);
   // The horizon and the chunks must be those of this epoch's streams: Redis losing its
   // data meanwhile makes them another Redis's, which says nothing of these rows.
   if ((await readEpoch(redis)) !== epoch) return { trimmed, purged, republished };
-  const [ms, seq] = parseId(horizon);
-  purged += (
-    await sql`
-      delete from outbox
-      where published_at is not null and stream_epoch = ${epoch}
-        and (split_part(stream_id, '-', 1)::bigint, split_part(stream_id, '-', 2)::bigint)
-          < (${String(ms)}::bigint, ${String(seq)}::bigint)
-        and id <> all(${held}::bigint[])`
-  ).count;
+  purged += await purgeConsumed(sql, epoch, parseId(horizon), held);
   return { trimmed, purged, republished };
 }
 
