@@ -1,4 +1,5 @@
 import { Server } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../contract/index.ts';
 import type { RoleContext, RunningRole } from '../core/roles.ts';
 import { createRedisAdapter } from './adapter.ts';
 import { onConnection } from './connection.ts';
@@ -7,7 +8,7 @@ import { mapHandlers } from './handlers/map.ts';
 import { notificationHandlers } from './handlers/notifications.ts';
 import { admitConnections, explainRefusedTransports } from './handshake.ts';
 import { startSessionSweep } from './session-sweep.ts';
-import type { AppServer } from './socket-events.ts';
+import type { AppServer, SocketData } from './socket-events.ts';
 
 export { WEBSOCKET_ONLY } from './handshake.ts';
 
@@ -22,7 +23,12 @@ const MAX_MESSAGE_BYTES = 16 * 1024;
 export async function startGateway(ctx: RoleContext): Promise<RunningRole & { io: AppServer }> {
   const { deps, httpServer } = ctx;
   const redisAdapter = createRedisAdapter(deps);
-  const io: AppServer = new Server(httpServer, {
+  const io = new Server<
+    ClientToServerEvents,
+    ServerToClientEvents,
+    Record<string, never>,
+    SocketData
+  >(httpServer, {
     path: '/socket.io',
     transports: ['websocket'],
     serveClient: false,
