@@ -1,10 +1,12 @@
 // `npm run bench:map`: the live map under a million sightings. Seeds them (npm run seed's
 // generator), then measures GET /api/v1/map/cells at city and country zoom, and the time
 // from a POST to `map:sighting` at 1,000 subscribed sockets, with same-run baselines.
+
 import { io } from 'socket.io-client';
 import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
 import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../domain/map/geo.ts';
+import { buildPostView } from '../test/helpers/builders.ts';
 import { args, type BenchRun, log, ms, quantile, runBench, sorted } from './harness.ts';
 import { seed } from './seed.ts';
 
@@ -157,23 +159,7 @@ async function main(run: BenchRun) {
     const started = performance.now();
     const done = new Promise<void>((resolve) => expect.set(id, resolve));
     emitter.to(rooms).emit('map:sighting', {
-      post: {
-        id,
-        author: null,
-        kind: 'stray',
-        species: null,
-        body: '',
-        location: null,
-        geoprivacy: 'open',
-        cell: null,
-        photos: [],
-        observedAt: new Date(0).toISOString(),
-        createdAt: new Date(0).toISOString(),
-        updatedAt: new Date(0).toISOString(),
-        commentCount: 0,
-        likeCount: 0,
-        likedByMe: false,
-      },
+      post: buildPostView({ id }),
       cell: cells[0]!,
       cells: {},
     });

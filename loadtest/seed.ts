@@ -11,6 +11,7 @@ import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/migrate.ts';
 import { hashPassword } from '../domain/auth/passwords.ts';
 import { geoFor } from '../domain/board/geoprivacy.ts';
+import { geoColumns } from '../domain/board/post-writes.ts';
 import { cellCenter, MAP_RESOLUTIONS, mapCells } from '../domain/map/geo.ts';
 
 const args = new Map(
@@ -158,16 +159,7 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
         species: pick(SPECIES[kind]),
         body: pick(BODIES[kind]),
         geoprivacy,
-        lat: geo.lat,
-        lng: geo.lng,
-        accuracy_m: geo.accuracyM,
-        cell: geo.cell,
-        pub_lat: geo.pubLat,
-        pub_lng: geo.pubLng,
-        pub_cell: geo.pubCell,
-        pub_r6: geo.pubR6,
-        pub_r7: geo.pubR7,
-        pub_r9: geo.pubR9,
+        ...geoColumns(geo),
         observed_at: at,
         created_at: at,
         updated_at: at,

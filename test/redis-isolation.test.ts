@@ -11,7 +11,7 @@ import { createSessionCache, type SessionCache } from '../core/session-cache.ts'
 import { signAccessToken } from '../domain/auth/tokens.ts';
 import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../domain/map/geo.ts';
 import type { RunningNode } from '../node.ts';
-import { buildNotification } from './helpers/builders.ts';
+import { buildNotification, buildPostView } from './helpers/builders.ts';
 import { baseTestEnv, REDIS_URL } from './helpers/env.ts';
 import { nodeUrl, useCluster } from './helpers/realtime.ts';
 
@@ -133,23 +133,7 @@ const sightingRooms = mapCells(LISBON.lat, LISBON.lng).map((c, i) =>
   mapRoom(MAP_RESOLUTIONS[i]!, c),
 );
 const sighting = (id: string): MapSighting => ({
-  post: {
-    id,
-    author: null,
-    kind: 'stray',
-    species: null,
-    body: '',
-    location: LISBON,
-    geoprivacy: 'open',
-    cell: null,
-    photos: [],
-    observedAt: new Date(0).toISOString(),
-    createdAt: new Date(0).toISOString(),
-    updatedAt: new Date(0).toISOString(),
-    commentCount: 0,
-    likeCount: 0,
-    likedByMe: false,
-  },
+  post: buildPostView({ id, location: LISBON }),
   cell: mapCells(LISBON.lat, LISBON.lng).at(-1)!,
   cells: Object.fromEntries(
     mapCells(LISBON.lat, LISBON.lng).map((c, i) => [String(MAP_RESOLUTIONS[i]), c]),

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Notification } from '../../contract/index.ts';
+import type { Notification, Post } from '../../contract/index.ts';
 import type { TestContext } from './context.ts';
 
 let counter = 0;
@@ -113,6 +113,29 @@ export function buildNotification(overrides: Partial<Notification> = {}): Notifi
     commentId: null,
     createdAt: new Date().toISOString(),
     readAt: null,
+    ...overrides,
+  };
+}
+
+/** A post as a push or a page carries it: an open, unlocated stray by nobody, unless overridden. */
+export function buildPostView(overrides: Partial<Post> = {}): Post {
+  const at = new Date(0).toISOString();
+  return {
+    id: `p-${randomBytes(4).toString('hex')}`,
+    author: null,
+    kind: 'stray',
+    species: null,
+    body: '',
+    location: null,
+    geoprivacy: 'open',
+    cell: null,
+    photos: [],
+    observedAt: at,
+    createdAt: at,
+    updatedAt: at,
+    commentCount: 0,
+    likeCount: 0,
+    likedByMe: false,
     ...overrides,
   };
 }
