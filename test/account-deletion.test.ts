@@ -5,9 +5,9 @@ import { DELETION_WORKERS } from '../workers/account-deletion.ts';
 import { sweepStorageDeletions } from '../workers/storage.ts';
 import { httpApi } from './helpers/http.ts';
 import { image, multipart } from './helpers/images.ts';
-import { nodeUrl, useCluster } from './helpers/realtime.ts';
+import { nodeUrl, useInProcessNodes } from './helpers/realtime.ts';
 
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 
 function connect(url: string, token: string) {
   const socket = connectRaw(url, {

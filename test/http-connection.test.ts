@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { nodeUrl, useCluster } from './helpers/realtime.ts';
+import { nodeUrl, useInProcessNodes } from './helpers/realtime.ts';
 
 // Over real sockets: what a client's connection pool sees around a refused request.
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 
 describe('an oversized body over a real connection', () => {
   it('is refused with 413, and the next request on the same client succeeds', async () => {

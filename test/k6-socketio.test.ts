@@ -3,11 +3,11 @@ import { describe, expect, it } from 'vitest';
 // @ts-expect-error plain JavaScript for k6, checked by its own tsconfig (loadtest/k6)
 import { connectSocketIO } from '../loadtest/k6/socketio.js';
 import { httpApi } from './helpers/http.ts';
-import { nodeUrl, useCluster } from './helpers/realtime.ts';
+import { nodeUrl, useInProcessNodes } from './helpers/realtime.ts';
 
 // The k6 scripts speak the Socket.IO protocol by hand over k6/ws; run that code against
 // a real gateway node (k6/ws itself is stood in for by test/helpers/k6-ws-shim.ts).
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 
 describe('the k6 Socket.IO client', () => {
   it('connects with a token, acks an emit, receives a pushed notification, and sees refusals', async () => {

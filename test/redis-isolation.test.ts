@@ -13,14 +13,14 @@ import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../domain/map/geo.ts';
 import type { RunningNode } from '../node.ts';
 import { buildNotification, buildPostView } from './helpers/builders.ts';
 import { baseTestEnv, REDIS_URL } from './helpers/env.ts';
-import { nodeUrl, useCluster } from './helpers/realtime.ts';
+import { nodeUrl, useInProcessNodes } from './helpers/realtime.ts';
 
 /**
  * Two stacks on one Redis server, told apart by database index only (db 1 and db 2)
  * with the same REDIS_PREFIX: pub/sub ignores the index, so their channels must differ
  * by it. The prefix itself is this run's own, as in every test.
  */
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 const dbUrl = (db: number) => {
   const url = new URL(REDIS_URL);
   url.pathname = `/${db}`;

@@ -1,32 +1,35 @@
 import { io } from 'socket.io-client';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config.ts';
 import { createLogger } from '../core/logger.ts';
 import { createMetrics } from '../core/metrics.ts';
 import { connectRedis, createRedis } from '../core/redis.ts';
 import { createSessionCache } from '../core/session-cache.ts';
-import { httpApi } from './helpers/http.ts';
-import { nodeUrl, useCluster } from './helpers/realtime.ts';
+import type { RunningNode } from '../node.ts';
+import { notReady } from './helpers/before-all.ts';
+import { type HttpApi, httpApi } from './helpers/http.ts';
+import { nodeUrl, useInProcessNodes } from './helpers/realtime.ts';
 
 // Each node remembers the sessions it has checked (core/session-cache.ts); a revocation
 // on one node must stop every node from accepting the session, not just the one it hit.
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 
 const sessionOf = (token: string) =>
   JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).sid as string;
 
-async function twoServers() {
-  if (cluster.nodes.length === 0) {
-    await cluster.start('server');
-    await cluster.start('server');
-  }
-  const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]];
-  return { a, b, onA: httpApi(nodeUrl(a)), onB: httpApi(nodeUrl(b)) };
-}
+let servers: { a: RunningNode; b: RunningNode; onA: HttpApi; onB: HttpApi } | undefined;
+beforeAll(async () => {
+  const a = await cluster.start('server');
+  const b = await cluster.start('server');
+  servers = { a, b, onA: httpApi(nodeUrl(a)), onB: httpApi(nodeUrl(b)) };
+});
+
+/** Two server nodes, started before the first test. */
+const twoServers = () => servers ?? notReady('twoServers()');
 
 describe('the session cache', () => {
   it('remembers a live session, and forgets it on every node when it is logged out', async () => {
-    const { a, b, onA, onB } = await twoServers();
+    const { a, b, onA, onB } = twoServers();
     const me = await onA.signup();
     const sid = sessionOf(me.accessToken);
     expect((await onB.call('GET', '/me', me.accessToken)).status).toBe(200);
@@ -52,7 +55,7 @@ describe('the session cache', () => {
   });
 
   it('forgets every session of a deleted account, and of a session whose spent refresh token came back', async () => {
-    const { b, onA, onB } = await twoServers();
+    const { b, onA, onB } = twoServers();
     const victim = await onA.signup();
     const second = (
       await onA.call('POST', '/auth/login', undefined, {
@@ -101,7 +104,7 @@ describe('the session cache', () => {
   });
 
   it('does not store a lookup that was in flight when a revocation arrived', async () => {
-    const { a } = await twoServers();
+    const { a } = twoServers();
     await expect.poll(() => a.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
     const userId = '00000000-0000-7000-8000-000000000001';
     const later = new Date(Date.now() + 3_600_000);
@@ -131,7 +134,7 @@ describe('the session cache', () => {
 describe('when a revocation is not heard', () => {
   it('a gateway node closes the sockets of sessions that ended without a word', async () => {
     const gateway = await cluster.start('gateway', { SOCKET_SESSION_CHECK_INTERVAL: '300ms' });
-    const onA = httpApi(nodeUrl(cluster.nodes[0]!));
+    const { a, onA } = twoServers();
     const me = await onA.signup();
     const other = await onA.signup();
     const connect = (token: string) => {
@@ -151,7 +154,7 @@ describe('when a revocation is not heard', () => {
     const theirs = connect(other.accessToken);
     await Promise.all([mine.connected, theirs.connected]);
     // Revoked in the database only: no announcement, no disconnect message.
-    await cluster.nodes[0]!.deps.sql`
+    await a.deps.sql`
       update sessions set revoked_at = now(), revoked_reason = 'logout'
       where id = ${sessionOf(me.accessToken)}`;
     expect(await mine.closed).toBe('io server disconnect');
@@ -160,7 +163,7 @@ describe('when a revocation is not heard', () => {
   });
 
   it('keeps announcing a revocation until Redis takes it', async () => {
-    const { b } = await twoServers();
+    const { b } = twoServers();
     await expect.poll(() => b.deps.sessions.listening, { timeout: 10_000 }).toBe(true);
     const userId = '00000000-0000-7000-8000-000000000002';
     const sid = '00000000-0000-7000-8000-00000000000c';

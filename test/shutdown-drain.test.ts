@@ -1,11 +1,11 @@
 import { once } from 'node:events';
 import net from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { useCluster } from './helpers/realtime.ts';
+import { useInProcessNodes } from './helpers/realtime.ts';
 
 // What a reverse proxy sees of a node that begins to stop: its pooled keep-alive
 // connection must not be closed under a request it is sending at that very moment.
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 
 /** One raw keep-alive connection, and the responses read from it as text. */
 async function keepAliveConnection(port: number) {

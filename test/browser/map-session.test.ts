@@ -3,13 +3,14 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { RunningNode } from '../../node.ts';
 import { launchBrowser } from '../helpers/browser.ts';
-import { type HttpUser, httpApi } from '../helpers/http.ts';
-import { nodeUrl, useCluster } from '../helpers/realtime.ts';
+import type { SignedUpUser } from '../helpers/builders.ts';
+import { httpApi } from '../helpers/http.ts';
+import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
 
 // The viewer's session across access-token expiries, with tokens that last 3 seconds: it
 // renews them before they run out, recovers a reload on an expired one, and falls back
 // to a visible sign-in form once the session is over.
-const cluster = useCluster({ ACCESS_TOKEN_TTL: '3s' });
+const cluster = useInProcessNodes({ ACCESS_TOKEN_TTL: '3s' });
 let browser: Browser;
 let node: RunningNode;
 let base: string;
@@ -50,7 +51,7 @@ async function signedInViewer() {
   return { watcher, poster, page, errors };
 }
 
-async function signIn(page: Page, user: HttpUser) {
+async function signIn(page: Page, user: SignedUpUser) {
   await page.fill('input[name=email]', user.input.email);
   await page.fill('input[name=password]', user.input.password);
   await page.click('button[type=submit]');
@@ -73,7 +74,7 @@ async function waitExpired(token: string) {
 }
 
 /** Posts a located sighting as `user`, on a token refreshed for the occasion. */
-async function postSighting(user: HttpUser, body: string, offset: number) {
+async function postSighting(user: SignedUpUser, body: string, offset: number) {
   const res = await api.call('POST', '/auth/refresh', undefined, {
     refreshToken: user.refreshToken,
   });

@@ -3,11 +3,11 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.ts';
 import { httpApi } from '../helpers/http.ts';
-import { nodeUrl, useCluster } from '../helpers/realtime.ts';
+import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
 
 // The default tile URL points at the public OpenStreetMap servers, which this machine
 // cannot reach: the page must work all the same.
-const cluster = useCluster();
+const cluster = useInProcessNodes();
 let browser: Browser;
 
 beforeAll(async () => {

@@ -1,11 +1,6 @@
-import { buildUser, type SignupInput } from './builders.ts';
+import { buildUser, type SignedUpUser, type SignupInput } from './builders.ts';
 
-export interface HttpUser {
-  id: string;
-  input: SignupInput;
-  accessToken: string;
-  refreshToken: string;
-}
+export type HttpApi = ReturnType<typeof httpApi>;
 
 /** A tiny client of the HTTP API of a running node, over real sockets. */
 export function httpApi(base: string) {
@@ -23,7 +18,7 @@ export function httpApi(base: string) {
   };
   return {
     call,
-    async signup(overrides: Partial<SignupInput> = {}): Promise<HttpUser> {
+    async signup(overrides: Partial<SignupInput> = {}): Promise<SignedUpUser> {
       const input = buildUser(overrides);
       const res = await call('POST', '/auth/signup', undefined, input);
       if (res.status !== 201) throw new Error(`signup: ${res.status} ${JSON.stringify(res.body)}`);
@@ -32,13 +27,14 @@ export function httpApi(base: string) {
         input,
         accessToken: res.body.accessToken,
         refreshToken: res.body.refreshToken,
+        user: res.body.user,
       };
     },
-    async follow(as: HttpUser, whom: { id: string }) {
+    async follow(as: SignedUpUser, whom: { id: string }) {
       const res = await call('PUT', `/users/${whom.id}/follow`, as.accessToken);
       if (res.status !== 204) throw new Error(`follow: ${res.status}`);
     },
-    async post(as: HttpUser, body: Record<string, unknown> = {}) {
+    async post(as: SignedUpUser, body: Record<string, unknown> = {}) {
       const res = await call('POST', '/posts', as.accessToken, {
         kind: 'stray',
         body: 'A cat!',
