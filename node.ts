@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { serve } from '@hono/node-server';
-import type { Config } from './core/config.ts';
+import { type ParsedConfig, resolveConfig } from './core/config.ts';
 import { createSql, ensureDatabase } from './core/db.ts';
 import { closeDeps, createDeps, type Deps } from './core/deps.ts';
 import { startEmbeddedStore } from './core/embedded-store.ts';
@@ -35,7 +35,7 @@ export function databaseTarget(databaseUrl: string): string {
 }
 
 /** Waits for PostgreSQL at start (a compose stack starts everything at once), then gives up clearly. */
-async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
+async function prepareDatabase(config: ParsedConfig, logger: Logger): Promise<void> {
   const deadline = Date.now() + config.databaseConnectTimeoutMs;
   const target = databaseTarget(config.databaseUrl);
   for (let attempt = 1; ; attempt++) {
@@ -71,57 +71,51 @@ async function prepareDatabase(config: Config, logger: Logger): Promise<void> {
   }
 }
 
-/** Starts one process: migrations, then the HTTP server on the configured port and the configured roles. */
+/**
+ * Starts one process: migrations, then the HTTP server on the configured port, the
+ * configuration resolved for that port (resolveConfig), and the configured roles.
+ */
 export async function startNode(
-  config: Config,
+  parsed: ParsedConfig,
   options: { logger?: Logger } = {},
 ): Promise<RunningNode> {
-  const logger = options.logger ?? createLogger(config);
-  await prepareDatabase(config, logger);
+  const logger = options.logger ?? createLogger(parsed);
+  await prepareDatabase(parsed, logger);
 
   // No S3 endpoint configured: an embedded S3-compatible store, so a newcomer needs nothing
   // else. It listens on no port: clients reach it only through this app's /storage route.
-  const embedded = config.s3.embedded
+  const embedded = parsed.s3.embedded
     ? await startEmbeddedStore({
-        directory: path.join(config.dataDir, 's3'),
-        dataDir: config.dataDir,
-        ...(config.s3.accessKeyId && config.s3.secretAccessKey
+        directory: path.join(parsed.dataDir, 's3'),
+        dataDir: parsed.dataDir,
+        ...(parsed.s3.accessKeyId && parsed.s3.secretAccessKey
           ? {
               credentials: {
-                accessKeyId: config.s3.accessKeyId,
-                secretAccessKey: config.s3.secretAccessKey,
+                accessKeyId: parsed.s3.accessKeyId,
+                secretAccessKey: parsed.s3.secretAccessKey,
               },
             }
           : {}),
       })
     : undefined;
   if (embedded) logger.info({ uploads: '/storage' }, 'embedded S3-compatible server started');
-  const deps = createDeps(config, {
-    logger,
-    ...(embedded ? { storage: createStorage(config, embedded) } : {}),
-  });
-  try {
-    await deps.storage.ensureBucket();
-  } catch (err) {
-    // Not fatal: photo routes answer 503 until storage is reachable.
-    logger.warn({ err: (err as Error).message }, 'object storage not reachable at start');
-  }
-  try {
-    await connectRedis(deps.redis);
-  } catch (err) {
-    // Not fatal: the client keeps reconnecting and /readyz reports 503 meanwhile.
-    logger.warn({ err: (err as Error).message }, 'Redis not reachable at start');
-  }
 
-  // Listen first, then build the app: defaults that depend on the real port (PORT=0) are known then.
+  // Listen first: the configuration's defaults that depend on the real port (PORT=0) are
+  // known then, before anything is built from it. Requests that arrive meanwhile wait for
+  // the app rather than fail: until now the port was closed, which the proxy retries
+  // elsewhere, where it would hand a 503 to the client.
   let app: ReturnType<typeof createHttpApp> | undefined;
+  let appBuilt!: (built: ReturnType<typeof createHttpApp>) => void;
+  const appReady = new Promise<ReturnType<typeof createHttpApp>>((resolve) => {
+    appBuilt = resolve;
+  });
   const httpServer = await new Promise<Server>((resolve, reject) => {
     const server = serve(
       {
         fetch: (req, env) =>
-          app ? app.fetch(req, env) : new Response('starting', { status: 503 }),
-        port: config.port,
-        hostname: config.host,
+          app ? app.fetch(req, env) : appReady.then((built) => built.fetch(req, env)),
+        port: parsed.port,
+        hostname: parsed.host,
       },
       () => resolve(server as Server),
     ) as Server;
@@ -157,12 +151,27 @@ export async function startNode(
     );
   });
   const port = (httpServer.address() as AddressInfo).port;
-  if (!config.mediaPublicUrlSet) config.mediaPublicUrl = `http://localhost:${port}/media`;
-  // Presigned uploads to the embedded store go to this app's own origin (stable across restarts).
-  if (embedded) config.s3.publicEndpoint ??= `http://localhost:${port}/storage`;
+  const config = resolveConfig(parsed, { port });
+  const deps = createDeps(config, {
+    logger,
+    ...(embedded ? { storage: createStorage(config, embedded) } : {}),
+  });
+  try {
+    await deps.storage.ensureBucket();
+  } catch (err) {
+    // Not fatal: photo routes answer 503 until storage is reachable.
+    logger.warn({ err: (err as Error).message }, 'object storage not reachable at start');
+  }
+  try {
+    await connectRedis(deps.redis);
+  } catch (err) {
+    // Not fatal: the client keeps reconnecting and /readyz reports 503 meanwhile.
+    logger.warn({ err: (err as Error).message }, 'Redis not reachable at start');
+  }
   const api = config.roles.includes('server') ? createApi(deps) : undefined;
   if (api && embedded) api.route('/storage', createStorageRoutes(deps));
   app = createHttpApp(deps, { api });
+  appBuilt(app);
 
   const roles: RunningRole[] = [];
   if (config.roles.includes('gateway')) roles.push(await startGateway({ deps, httpServer }));

@@ -1,8 +1,16 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import {
+  type Config,
+  ConfigError,
+  ConfigSchema,
+  loadConfig,
+  type ParsedConfig,
+  resolveConfig,
+} from './config.ts';
 
 const dirs: string[] = [];
 const tempDir = () => {
@@ -48,6 +56,7 @@ describe('loadConfig', () => {
       LOGIN_KNOWN_IP_TTL: '0',
       TRUST_PROXY: 'yes',
       ROLES: ' gateway , workers,gateway',
+      MEDIA_PUBLIC_URL: 'https://edge.example/media',
       CORS_ORIGINS: 'https://a.example, https://b.example',
     });
     expect(config.accessTokenTtlMs).toBe(300_000);
@@ -142,6 +151,112 @@ describe('loadConfig', () => {
     ).toBe(2_000);
     expect(() => loadConfig({ DATA_DIR: dir, DATABASE_CONNECT_TIMEOUT: 'soon' })).toThrow(
       /DATABASE_CONNECT_TIMEOUT/,
+    );
+  });
+});
+
+describe('one schema, resolved once, frozen', () => {
+  it('is the configuration: loadConfig returns what the schema outputs, and nothing is written twice', () => {
+    const env = { DATA_DIR: tempDir(), ROLES: 'server', FANOUT_CHUNK_SIZE: '50' };
+    const parsed = loadConfig(env);
+    expect(parsed).toEqual(ConfigSchema.parse(env));
+    expectTypeOf<ParsedConfig['streams']['fanoutChunkSize']>().toEqualTypeOf<
+      z.output<typeof ConfigSchema>['streams']['fanoutChunkSize']
+    >();
+    // The running configuration is that output, only its port-dependent values resolved.
+    const config = resolveConfig(parsed, { port: 4321 });
+    expect(config).toEqual({
+      ...ConfigSchema.parse(env),
+      port: 4321,
+      mediaPublicUrl: 'http://localhost:4321/media',
+      s3: { ...parsed.s3, publicEndpoint: 'http://localhost:4321/storage' },
+    });
+    expectTypeOf<Omit<Config, 'mediaPublicUrl'>>().toEqualTypeOf<
+      Omit<ParsedConfig, 'mediaPublicUrl'>
+    >();
+    expectTypeOf<Config['mediaPublicUrl']>().toEqualTypeOf<string>();
+  });
+
+  it('is frozen all the way down, parsed and resolved', () => {
+    const parsed = loadConfig({ DATA_DIR: tempDir(), CORS_ORIGINS: 'https://a.example' });
+    const config = resolveConfig(parsed, { port: 4321 });
+    for (const c of [parsed, config]) {
+      // ES modules run in strict mode: writing a frozen property throws.
+      expect(() => {
+        // @ts-expect-error the type is read-only too
+        c.mediaPublicUrl = 'http://elsewhere.example/media';
+      }).toThrow(TypeError);
+      expect(() => {
+        // @ts-expect-error
+        c.s3.publicEndpoint = 'http://elsewhere.example/storage';
+      }).toThrow(TypeError);
+      expect(() => {
+        // @ts-expect-error
+        c.loginLimit.perIp = 1;
+      }).toThrow(TypeError);
+      expect(() => c.corsOrigins.push('https://evil.example')).toThrow(TypeError);
+      expect(() => {
+        (c as { extra?: number }).extra = 1;
+      }).toThrow(TypeError);
+    }
+    expect(config.s3.publicEndpoint).toBe('http://localhost:4321/storage');
+    expect(config.corsOrigins).toEqual(['https://a.example']);
+  });
+
+  it('gives the server role its own /media and /storage on the port it really listens on', () => {
+    const parsed = loadConfig({ DATA_DIR: tempDir(), PORT: '0', ROLES: 'server,workers' });
+    expect(parsed.mediaPublicUrl).toBeUndefined();
+    const config = resolveConfig(parsed, { port: 45_678 });
+    expect(config.port).toBe(45_678);
+    expect(config.mediaPublicUrl).toBe('http://localhost:45678/media');
+    expect(config.s3.publicEndpoint).toBe('http://localhost:45678/storage');
+    // What is configured stays as configured, whatever the port.
+    const set = resolveConfig(
+      loadConfig({
+        DATA_DIR: tempDir(),
+        PORT: '0',
+        MEDIA_PUBLIC_URL: 'https://cdn.example/media//',
+        S3_PUBLIC_ENDPOINT: 'https://uploads.example',
+      }),
+      { port: 45_678 },
+    );
+    expect(set.mediaPublicUrl).toBe('https://cdn.example/media');
+    expect(set.s3.publicEndpoint).toBe('https://uploads.example');
+    // A process that does not listen (a CLI, a test's in-process app) keeps the configured port.
+    expect(resolveConfig(loadConfig({ DATA_DIR: tempDir(), PORT: '8080' })).mediaPublicUrl).toBe(
+      'http://localhost:8080/media',
+    );
+  });
+
+  it.each(['workers', 'gateway', 'gateway,workers'])(
+    'refuses ROLES=%s without MEDIA_PUBLIC_URL, naming the variable',
+    (roles) => {
+      expect(() => loadConfig({ DATA_DIR: tempDir(), ROLES: roles })).toThrowError(
+        `invalid configuration:\n  MEDIA_PUBLIC_URL: required when ROLES has no server (got ${roles}): `,
+      );
+      const config = resolveConfig(
+        loadConfig({
+          DATA_DIR: tempDir(),
+          ROLES: roles,
+          MEDIA_PUBLIC_URL: 'http://edge.example/media',
+        }),
+        { port: 45_678 },
+      );
+      expect(config.mediaPublicUrl).toBe('http://edge.example/media');
+      // It serves no /storage either: no presigned URL may point at it.
+      expect(config.s3.embedded).toBe(true);
+      expect(config.s3.publicEndpoint).toBeUndefined();
+    },
+  );
+
+  it('refuses to resolve a configuration without a media URL for a node without the server role', () => {
+    const parsed = loadConfig({
+      DATA_DIR: tempDir(),
+      ROLES: 'workers',
+      MEDIA_PUBLIC_URL: 'http://a.example',
+    });
+    expect(() => resolveConfig({ ...parsed, mediaPublicUrl: undefined }, { port: 1 })).toThrowError(
+      /^invalid configuration:\n {2}MEDIA_PUBLIC_URL: required when ROLES has no server/,
     );
   });
 });

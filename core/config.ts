@@ -43,7 +43,7 @@ const url = (protocols: string[]) =>
  * Every environment variable the process reads, with its local default.
  * The README's configuration table mirrors this schema.
  */
-const envSchema = z.object({
+const EnvSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
   PORT: int(0, 65535).default(3000),
   HOST: z.string().min(1).default('0.0.0.0'),
@@ -131,176 +131,76 @@ const envSchema = z.object({
   SOCKET_EVENTS_PER_SECOND: int(1, 10_000).default(10),
   SOCKET_SESSION_CHECK_INTERVAL: duration.default(30_000),
   HANDLE_COOLING_OFF: duration.default(30 * 86_400_000),
-  MAP_TILE_URL: z.string().max(500).default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
+  // The one variable where empty is not "unset" (loadConfig keeps it): `MAP_TILE_URL=` turns
+  // the tiles off, as the README says (the viewer then draws on a blank background).
+  MAP_TILE_URL: z
+    .string()
+    .max(500)
+    .transform((v) => (v.trim() === '' ? '' : v))
+    .default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
   MAP_TILE_ATTRIBUTION: z.string().max(500).default('© OpenStreetMap contributors'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
-export type Env = z.infer<typeof envSchema>;
-
-export interface Config {
-  env: Env['NODE_ENV'];
-  port: number;
-  host: string;
-  roles: Role[];
-  databaseUrl: string;
-  databasePoolSize: number;
-  /** How long a starting node retries an unreachable PostgreSQL before giving up. */
-  databaseConnectTimeoutMs: number;
-  /** Create the database when it does not exist (default: everywhere but production). */
-  databaseCreate: boolean;
-  migrateOnStart: boolean;
-  redisUrl: string;
-  redisPrefix: string;
-  jwtSecret: Uint8Array;
-  accessTokenTtlMs: number;
-  /** How long a node trusts a live session without asking PostgreSQL again (0: never). */
-  sessionCacheTtlMs: number;
-  refreshTokenTtlMs: number;
-  passwordHashCost: number;
-  /** Login limits; see createAuthLimiters (domain/auth/rate-limit.ts). */
-  loginLimit: {
-    /** Failed logins per (account, client IP) within `windowMs`. */
-    perAccountIp: number;
-    /** Login attempts per client IP within `windowMs`. */
-    perIp: number;
-    windowMs: number;
-    /** Failed logins per account from all IPs within `accountWindowMs`: the botnet backstop. */
-    perAccount: number;
-    accountWindowMs: number;
-    /** How long an IP that signed in to an account stays exempt from its backstop (0: never). */
-    knownIpTtlMs: number;
-  };
-  signupLimit: { perIp: number; windowMs: number };
-  trustProxy: boolean;
-  corsOrigins: string[];
-  bodyLimit: number;
-  shutdownTimeoutMs: number;
-  /**
-   * How long a stopping node leaves idle keep-alive connections for the client (the
-   * reverse proxy) to close, before closing them itself (0: at once). See node.ts.
-   */
-  shutdownIdleWaitMs: number;
-  dataDir: string;
-  s3: {
-    /** Unset: AWS itself, or the embedded server when `embedded` is on. */
-    endpoint?: string;
-    /** The endpoint presigned upload URLs point at, when clients reach S3 by another name. */
-    publicEndpoint?: string;
-    /**
-     * Start an in-process S3-compatible store (s3rver) keeping objects under DATA_DIR/s3.
-     * It listens on no port; clients upload through the app's `/storage` route only.
-     */
-    embedded: boolean;
-    forcePathStyle: boolean;
-    bucket: string;
-    region: string;
-    accessKeyId?: string;
-    secretAccessKey?: string;
-  };
-  /**
-   * Base URL of stored photo variants. Unset: the server role's own /media route
-   * on localhost and the port the process actually listens on (see node.ts).
-   */
-  mediaPublicUrl: string;
-  mediaPublicUrlSet: boolean;
-  photos: {
-    maxBytes: number;
-    maxPixels: number;
-    concurrency: number;
-    orphanTtlMs: number;
-    uploadUrlTtlMs: number;
-  };
-  storageSweepIntervalMs: number;
-  streams: {
-    /** Followers per fan-out chunk; larger fan-outs are split into chunks any consumer can take. */
-    fanoutChunkSize: number;
-    /**
-     * The longest wait between two retries of a failed message (they start at 1 s and
-     * double), and how long a message a consumer holds but has lost track of (its
-     * acknowledgement failed) stays pending before that consumer handles it again.
-     */
-    claimIdleMs: number;
-    /**
-     * How long a consumer whose heartbeat stopped is still taken for alive; past it, the
-     * others take over what it had pending.
-     */
-    consumerTimeoutMs: number;
-    /** Deliveries before a message goes to the dead-letter stream. */
-    maxDeliveries: number;
-    /**
-     * How long one handling of a message may take before it counts as failed and is
-     * retried: a handler stuck on a connection nobody answers must not hold its
-     * message, and the consumer's reads, for ever.
-     */
-    handleTimeoutMs: number;
-    blockMs: number;
-    /** How often streams are trimmed and consumed outbox rows deleted. */
-    maintenanceIntervalMs: number;
-  };
-  /** How long a deleted account's handle stays unavailable to new accounts. */
-  handleCoolingOffMs: number;
-  /** Per-socket rate of client events (bursts of twice this are allowed). */
-  socketEventsPerSecond: number;
-  /** How often a gateway node checks that its sockets' sessions are still live (0: never). */
-  socketSessionCheckMs: number;
-  /** Background tiles of the /map viewer (`{z}/{x}/{y}` template); empty for none. */
-  mapTileUrl: string;
-  mapTileAttribution: string;
-  logLevel: Env['LOG_LEVEL'];
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
-}
-
-/** Parses the environment once; a bad value throws a ConfigError naming the variable. */
-export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
-  const raw = Object.fromEntries(
-    Object.entries(source).filter(([, v]) => v !== undefined && v !== ''),
-  );
-  const parsed = envSchema.safeParse(raw);
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
-    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
-  }
-  const env = parsed.data;
-  const dataDir = path.resolve(env.DATA_DIR);
+/**
+ * The environment to the configuration: each variable checked on its own (EnvSchema), then
+ * the rules between them, each issue on the variable to change, then the shape the code
+ * reads. Its output is the configuration; only what depends on the port a node listens on
+ * is left open, for resolveConfig.
+ */
+export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
+  const issue = (variable: keyof typeof env, message: string) =>
+    ctx.addIssue({ code: 'custom', path: [variable], message });
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
-    throw new ConfigError(
-      'invalid configuration:\n  JWT_SECRET: required when NODE_ENV=production',
-    );
+    issue('JWT_SECRET', 'required when NODE_ENV=production');
   }
   // The account-wide ceiling is a backstop above the per-(account, IP) limit: below it, one
   // address could lock the owner out everywhere, which the per-pair limit exists to prevent.
   if (env.LOGIN_LIMIT_PER_ACCOUNT < env.LOGIN_LIMIT_PER_ACCOUNT_IP) {
-    throw new ConfigError(
-      `invalid configuration:\n  LOGIN_LIMIT_PER_ACCOUNT: must be at least LOGIN_LIMIT_PER_ACCOUNT_IP (${env.LOGIN_LIMIT_PER_ACCOUNT_IP}); got ${env.LOGIN_LIMIT_PER_ACCOUNT}`,
+    issue(
+      'LOGIN_LIMIT_PER_ACCOUNT',
+      `must be at least LOGIN_LIMIT_PER_ACCOUNT_IP (${env.LOGIN_LIMIT_PER_ACCOUNT_IP}); got ${env.LOGIN_LIMIT_PER_ACCOUNT}`,
     );
   }
+  // Photo URLs leave more than the server role (workers push posts to sockets), but only it
+  // serves /media: any other node's own port would give clients dead links.
+  if (!env.ROLES.includes('server') && !env.MEDIA_PUBLIC_URL) {
+    issue('MEDIA_PUBLIC_URL', mediaUrlRequired(env.ROLES));
+  }
+}).transform((env) => {
+  const dataDir = path.resolve(env.DATA_DIR);
   return {
     env: env.NODE_ENV,
+    /** The port asked for; in a running node's config (resolveConfig), the one it listens on. */
     port: env.PORT,
     host: env.HOST,
     roles: env.ROLES,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    /** How long a starting node retries an unreachable PostgreSQL before giving up. */
     databaseConnectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT,
+    /** Create the database when it does not exist (default: everywhere but production). */
     databaseCreate: env.DATABASE_CREATE ?? env.NODE_ENV !== 'production',
     migrateOnStart: env.MIGRATE_ON_START,
     redisUrl: env.REDIS_URL,
     redisPrefix: env.REDIS_PREFIX,
     jwtSecret: new TextEncoder().encode(env.JWT_SECRET ?? localJwtSecret(dataDir)),
     accessTokenTtlMs: env.ACCESS_TOKEN_TTL,
+    /** How long a node trusts a live session without asking PostgreSQL again (0: never). */
     sessionCacheTtlMs: env.SESSION_CACHE_TTL,
     refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
     passwordHashCost: env.PASSWORD_HASH_COST,
+    /** Login limits; see createAuthLimiters (domain/auth/rate-limit.ts). */
     loginLimit: {
+      /** Failed logins per (account, client IP) within `windowMs`. */
       perAccountIp: env.LOGIN_LIMIT_PER_ACCOUNT_IP,
+      /** Login attempts per client IP within `windowMs`. */
       perIp: env.LOGIN_LIMIT_PER_IP,
       windowMs: env.LOGIN_LIMIT_WINDOW,
+      /** Failed logins per account from all IPs within `accountWindowMs`: the botnet backstop. */
       perAccount: env.LOGIN_LIMIT_PER_ACCOUNT,
       accountWindowMs: env.LOGIN_LIMIT_ACCOUNT_WINDOW,
+      /** How long an IP that signed in to an account stays exempt from its backstop (0: never). */
       knownIpTtlMs: env.LOGIN_KNOWN_IP_TTL,
     },
     signupLimit: { perIp: env.SIGNUP_LIMIT_PER_IP, windowMs: env.SIGNUP_LIMIT_WINDOW },
@@ -310,16 +210,29 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       .filter(Boolean),
     bodyLimit: env.BODY_LIMIT,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT,
-    // Behind a proxy (production) its idle connections are left for it to close; a
-    // developer's Ctrl-C should not wait on a browser's idle connection.
+    /**
+     * How long a stopping node leaves idle keep-alive connections for the client (the
+     * reverse proxy) to close, before closing them itself (0: at once). See node.ts.
+     * Behind a proxy (production) its idle connections are left for it to close; a
+     * developer's Ctrl-C should not wait on a browser's idle connection.
+     */
     shutdownIdleWaitMs: Math.min(
       env.SHUTDOWN_IDLE_WAIT ?? (env.NODE_ENV === 'production' ? 5_000 : 0),
       env.SHUTDOWN_TIMEOUT,
     ),
     dataDir,
     s3: {
+      /** Unset: AWS itself, or the embedded server when `embedded` is on. */
       endpoint: env.S3_ENDPOINT,
+      /**
+       * The endpoint presigned upload URLs point at, when clients reach S3 by another name.
+       * Unset with the embedded store: the server role's own /storage route (resolveConfig).
+       */
       publicEndpoint: env.S3_PUBLIC_ENDPOINT,
+      /**
+       * Start an in-process S3-compatible store (s3rver) keeping objects under DATA_DIR/s3.
+       * It listens on no port; clients upload through the app's `/storage` route only.
+       */
       embedded: env.S3_EMBEDDED ?? (!env.S3_ENDPOINT && env.NODE_ENV !== 'production'),
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
       bucket: env.S3_BUCKET,
@@ -327,11 +240,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
       accessKeyId: env.S3_ACCESS_KEY_ID,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
     },
-    mediaPublicUrl: (env.MEDIA_PUBLIC_URL ?? `http://localhost:${env.PORT}/media`).replace(
-      /\/+$/,
-      '',
-    ),
-    mediaPublicUrlSet: env.MEDIA_PUBLIC_URL !== undefined,
+    /**
+     * Base URL of stored photo variants. Unset: the server role's own /media route on
+     * localhost and the port the node listens on (resolveConfig); other roles must set it.
+     */
+    mediaPublicUrl: env.MEDIA_PUBLIC_URL?.replace(/\/+$/, ''),
     photos: {
       maxBytes: env.PHOTO_MAX_BYTES,
       maxPixels: env.PHOTO_MAX_PIXELS,
@@ -341,23 +254,124 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): Config {
     },
     storageSweepIntervalMs: env.STORAGE_SWEEP_INTERVAL,
     streams: {
+      /** Followers per fan-out chunk; larger fan-outs are split into chunks any consumer can take. */
       fanoutChunkSize: env.FANOUT_CHUNK_SIZE,
+      /**
+       * The longest wait between two retries of a failed message (they start at 1 s and
+       * double), and how long a message a consumer holds but has lost track of (its
+       * acknowledgement failed) stays pending before that consumer handles it again.
+       */
       claimIdleMs: env.STREAM_CLAIM_IDLE,
+      /**
+       * How long a consumer whose heartbeat stopped is still taken for alive; past it, the
+       * others take over what it had pending.
+       */
       consumerTimeoutMs: env.STREAM_CONSUMER_TIMEOUT,
+      /** Deliveries before a message goes to the dead-letter stream. */
       maxDeliveries: env.STREAM_MAX_DELIVERIES,
+      /**
+       * How long one handling of a message may take before it counts as failed and is
+       * retried: a handler stuck on a connection nobody answers must not hold its
+       * message, and the consumer's reads, for ever.
+       */
       handleTimeoutMs: env.STREAM_HANDLE_TIMEOUT,
       blockMs: env.STREAM_BLOCK,
+      /** How often streams are trimmed and consumed outbox rows deleted. */
       maintenanceIntervalMs: env.STREAM_MAINTENANCE_INTERVAL,
     },
+    /** Per-socket rate of client events (bursts of twice this are allowed). */
     socketEventsPerSecond: env.SOCKET_EVENTS_PER_SECOND,
+    /** How often a gateway node checks that its sockets' sessions are still live (0: never). */
     socketSessionCheckMs: env.SOCKET_SESSION_CHECK_INTERVAL,
+    /** How long a deleted account's handle stays unavailable to new accounts. */
     handleCoolingOffMs: env.HANDLE_COOLING_OFF,
-    // The one variable where empty is not "unset": `MAP_TILE_URL=` turns the tiles off, as
-    // the README says (the viewer then draws on a blank background).
-    mapTileUrl: source.MAP_TILE_URL?.trim() === '' ? '' : env.MAP_TILE_URL,
+    /** Background tiles of the /map viewer (`{z}/{x}/{y}` template); empty for none. */
+    mapTileUrl: env.MAP_TILE_URL,
     mapTileAttribution: env.MAP_TILE_ATTRIBUTION,
     logLevel: env.LOG_LEVEL,
   };
+});
+
+/**
+ * Deeply read-only. The secret's bytes stay a Uint8Array (a typed array with contents
+ * cannot be frozen), and lists keep their array type for libraries that take `string[]`
+ * (hono's cors); both are frozen objects at run time all the same.
+ */
+type Frozen<T> = T extends Uint8Array | readonly unknown[]
+  ? T
+  : T extends object
+    ? { readonly [K in keyof T]: Frozen<T[K]> }
+    : T;
+
+type Parsed = z.output<typeof ConfigSchema>;
+
+/** What loadConfig returns: valid and frozen, the values that depend on the node's port still open. */
+export type ParsedConfig = Frozen<Parsed>;
+
+/** The configuration a node runs with: ParsedConfig resolved for its port (resolveConfig). */
+export type Config = Frozen<Omit<Parsed, 'mediaPublicUrl'> & { mediaPublicUrl: string }>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; a bad value throws a ConfigError naming the variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): ParsedConfig {
+  // Empty is unset, but for MAP_TILE_URL (see EnvSchema).
+  const raw = Object.fromEntries(
+    Object.entries(source).filter(
+      ([name, v]) => v !== undefined && (v !== '' || name === 'MAP_TILE_URL'),
+    ),
+  );
+  const parsed = ConfigSchema.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`);
+  }
+  return deepFreeze(parsed.data);
+}
+
+/**
+ * The final configuration of a node, once it knows the port it listens on (PORT=0 picks
+ * one): a server role's default media and embedded-store URLs are its own routes on that
+ * port. Built before anything reads the configuration, and frozen: no value changes after.
+ * `port` defaults to the configured one, for a process that serves no HTTP of its own.
+ */
+export function resolveConfig(
+  parsed: ParsedConfig,
+  { port = parsed.port }: { port?: number } = {},
+): Config {
+  const serves = parsed.roles.includes('server');
+  const own = (route: string) => `http://localhost:${port}${route}`;
+  const mediaPublicUrl = parsed.mediaPublicUrl ?? (serves ? own('/media') : undefined);
+  if (mediaPublicUrl === undefined) {
+    throw new ConfigError(
+      `invalid configuration:\n  MEDIA_PUBLIC_URL: ${mediaUrlRequired(parsed.roles)}`,
+    );
+  }
+  return deepFreeze({
+    ...parsed,
+    port,
+    mediaPublicUrl,
+    s3: {
+      ...parsed.s3,
+      // Only the server role mounts /storage; other roles never presign an upload.
+      publicEndpoint:
+        parsed.s3.publicEndpoint ?? (parsed.s3.embedded && serves ? own('/storage') : undefined),
+    },
+  });
+}
+
+function mediaUrlRequired(roles: readonly Role[]): string {
+  return `required when ROLES has no server (got ${roles.join(',')}): only the server role serves /media; set the public URL of the server nodes' /media route, as clients reach it`;
+}
+
+function deepFreeze<T>(value: T): Frozen<T> {
+  if (typeof value === 'object' && value !== null && !ArrayBuffer.isView(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value as Frozen<T>;
 }
 
 /**

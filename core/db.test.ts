@@ -13,7 +13,7 @@ import {
   s3TestEnv,
 } from '../test/helpers/context.ts';
 import { baseTestEnv } from '../test/helpers/env.ts';
-import { loadConfig } from './config.ts';
+import { loadConfig, resolveConfig } from './config.ts';
 import { createSql, type Sql, withReservedTransactions } from './db.ts';
 import { closeDeps, createDeps, type Deps } from './deps.ts';
 import { createHttpApp } from './http/app.ts';
@@ -148,14 +148,16 @@ describe('follow and signup under concurrency on a small pool', () => {
   beforeAll(async () => {
     db = await createTestDatabase('txapp');
     dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-test-'));
-    const config = loadConfig({
-      ...baseTestEnv(),
-      ...s3TestEnv(),
-      DATABASE_URL: db.url,
-      DATABASE_POOL_SIZE: '2',
-      REDIS_PREFIX: `test:${inject('runId')}:txapp:${Date.now()}:`,
-      DATA_DIR: dataDir,
-    });
+    const config = resolveConfig(
+      loadConfig({
+        ...baseTestEnv(),
+        ...s3TestEnv(),
+        DATABASE_URL: db.url,
+        DATABASE_POOL_SIZE: '2',
+        REDIS_PREFIX: `test:${inject('runId')}:txapp:${Date.now()}:`,
+        DATA_DIR: dataDir,
+      }),
+    );
     // A pipeline of one: any BEGIN queued behind another request's query hits the bug.
     deps = createDeps(config, { sql: createSql(config, undefined, { max_pipeline: 1 }) });
     await connectRedis(deps.redis);

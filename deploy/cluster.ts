@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type Config, loadConfig, type Role } from '../core/config.ts';
+import { loadConfig, type ParsedConfig, type Role } from '../core/config.ts';
 import { createSql, ensureDatabase } from '../core/db.ts';
 import { localSigningCredentials } from '../core/embedded-store.ts';
 import { migrate } from '../core/migrate.ts';
@@ -72,7 +72,7 @@ const STOP_TIMEOUT_MS = 30_000;
 export async function prepareCluster(
   env: Record<string, string | undefined>,
   say: (text: string) => void = () => {},
-): Promise<Config> {
+): Promise<ParsedConfig> {
   const config = loadConfig(env as NodeJS.ProcessEnv);
   if (config.databaseCreate && (await ensureDatabase(config.databaseUrl))) {
     say('database created');

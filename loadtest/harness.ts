@@ -54,6 +54,8 @@ export async function createBenchRun(name: string) {
     S3_ENDPOINT: 'http://127.0.0.1:9',
     S3_ACCESS_KEY_ID: 'x',
     S3_SECRET_ACCESS_KEY: 'x',
+    // Required of nodes without the server role; the benchmarks open no photo.
+    MEDIA_PUBLIC_URL: 'http://localhost/media',
     // Quiet nodes: a log line per request would be measured too.
     LOG_LEVEL: 'warn',
     DATA_DIR: `/tmp/unimal-bench-${runId}`,

@@ -84,7 +84,11 @@ describe('the real entrypoint', { timeout: 120_000 }, () => {
   });
 
   it('runs a single role: a gateway-only node serves ops routes but not the API', async () => {
-    const node = await spawnNode({ ...env, ROLES: 'gateway' });
+    const node = await spawnNode({
+      ...env,
+      ROLES: 'gateway',
+      MEDIA_PUBLIC_URL: 'http://localhost/media',
+    });
     nodes.push(node);
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${node.url}/metrics`)).status).toBe(200);

@@ -8,7 +8,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { request, useTestContext } from '../../test/helpers/context.ts';
 import { baseTestEnv } from '../../test/helpers/env.ts';
-import { loadConfig } from '../config.ts';
+import { loadConfig, resolveConfig } from '../config.ts';
 import { closeDeps, createDeps } from '../deps.ts';
 import { createHttpApp } from './app.ts';
 
@@ -146,12 +146,14 @@ describe('plumbing', () => {
 
   it('reports 503 on /readyz, and API calls answer 503 unavailable, when PostgreSQL and Redis are unreachable', async () => {
     // Ports nothing listens on: the dependencies are "down" for this app only.
-    const config = loadConfig({
-      ...baseTestEnv(),
-      DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unimal',
-      REDIS_URL: 'redis://127.0.0.1:1/0',
-      DATA_DIR: ctx.deps.config.dataDir,
-    });
+    const config = resolveConfig(
+      loadConfig({
+        ...baseTestEnv(),
+        DATABASE_URL: 'postgres://postgres@127.0.0.1:1/unimal',
+        REDIS_URL: 'redis://127.0.0.1:1/0',
+        DATA_DIR: ctx.deps.config.dataDir,
+      }),
+    );
     const deps = createDeps(config);
     const { createApi } = await import('../../server/api.ts');
     const app = createHttpApp(deps, { api: createApi(deps) });

@@ -6,7 +6,7 @@ import type { Hono } from 'hono';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import { afterAll, beforeAll, inject } from 'vitest';
-import { loadConfig } from '../../core/config.ts';
+import { loadConfig, resolveConfig } from '../../core/config.ts';
 import { quoteIdent } from '../../core/db.ts';
 import { closeDeps, createDeps, type Deps } from '../../core/deps.ts';
 import { createHttpApp } from '../../core/http/app.ts';
@@ -108,14 +108,16 @@ export function useTestContext(env: Record<string, string> = {}): TestContext {
     drop = db.drop;
     dataDir = mkdtempSync(path.join(tmpdir(), 'unimal-test-'));
     const redisPrefix = `test:${inject('runId')}:${randomBytes(4).toString('hex')}:`;
-    const config = loadConfig({
-      ...baseTestEnv(),
-      ...s3TestEnv(),
-      DATABASE_URL: db.url,
-      REDIS_PREFIX: redisPrefix,
-      DATA_DIR: dataDir,
-      ...env,
-    });
+    const config = resolveConfig(
+      loadConfig({
+        ...baseTestEnv(),
+        ...s3TestEnv(),
+        DATABASE_URL: db.url,
+        REDIS_PREFIX: redisPrefix,
+        DATA_DIR: dataDir,
+        ...env,
+      }),
+    );
     const deps = createDeps(config);
     await connectRedis(deps.redis);
     await deps.storage.ensureBucket();
