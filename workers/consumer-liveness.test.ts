@@ -6,7 +6,8 @@ import type { Config } from '../core/config.ts';
 import type { Deps } from '../core/deps.ts';
 import { connectRedis, createRedis, fullKey } from '../core/redis.ts';
 import { useTestContext } from '../test/helpers/context.ts';
-import { ensureGroup, startConsumer } from './consumer.ts';
+import { startConsumer } from './consumer.ts';
+import { ensureGroup } from './consumer-group.ts';
 import { heartbeatKey } from './consumer-liveness.ts';
 import type { StreamMessage, StreamWorker } from './stream-worker.ts';
 
