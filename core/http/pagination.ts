@@ -12,6 +12,9 @@ export const PageQuery = z.object({
     .openapi({ description: 'nextCursor of the previous page' }),
 });
 
+/** The cursor of lists ordered by a time-ordered id: the last item's id. */
+export const IdCursor = z.object({ id: z.uuid() });
+
 /** A list response schema: `{ items, nextCursor }`. */
 export function listOf<T extends z.ZodType>(item: T, name: string) {
   return z.object({ items: z.array(item), nextCursor: z.string().nullable() }).openapi(name);

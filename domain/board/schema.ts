@@ -4,8 +4,6 @@ import { queryNumber } from '../../core/http/params.ts';
 import { PLAIN_TEXT_MESSAGE, plainText } from '../../core/text.ts';
 import { MAX_NEARBY_RADIUS_KM } from './geoprivacy.ts';
 
-/** The kinds as a list (query parameters, seeds); the contract's enum is the source. */
-export const KINDS = PostKind.options;
 export const MAX_PHOTOS = 10;
 /** Clocks of phones drift; an observation this far ahead of the server's clock still counts as now. */
 const CLOCK_SKEW_MS = 5 * 60_000;

@@ -1,8 +1,7 @@
-import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
-import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import {
   deleteComment,
@@ -18,7 +17,6 @@ import { CommentBody, CommentSchema } from '../../domain/board/schema.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 
 const CommentList = listOf(CommentSchema, 'CommentList');
-const IdCursor = z.object({ id: z.uuid() });
 
 const routes = {
   comment: authedRoute({

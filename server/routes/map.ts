@@ -1,10 +1,10 @@
-import { z } from '@hono/zod-openapi';
+import { PostKind } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
-import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { listPostsInBox, type PostRow, toPost } from '../../domain/board/post-reads.ts';
-import { KINDS, PostSchema } from '../../domain/board/schema.ts';
+import { PostSchema } from '../../domain/board/schema.ts';
 import { resolutionForZoom } from '../../domain/map/geo.ts';
 import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
 import { BboxParam, CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
@@ -32,7 +32,7 @@ const routes = {
     tags: ['map'],
     summary: 'Located posts in a box, newest first',
     description: 'Obscured posts at the centre of their coarse cell; private posts never.',
-    request: { query: PageQuery.extend({ bbox: BboxParam, kind: z.enum(KINDS).optional() }) },
+    request: { query: PageQuery.extend({ bbox: BboxParam, kind: PostKind.optional() }) },
     responses: {
       200: {
         description: 'a page of posts',
@@ -64,7 +64,7 @@ export function createMapRoutes(deps: Deps) {
 
   router.openapi(routes.sightings, async (c) => {
     const { bbox, kind, limit, cursor } = c.req.valid('query');
-    const before = decodeCursor(cursor, z.object({ id: z.uuid() }))?.id;
+    const before = decodeCursor(cursor, IdCursor)?.id;
     const rows = await listPostsInBox(deps.sql, {
       viewerId: c.get('auth').userId,
       bbox,

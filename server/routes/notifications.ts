@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { Notification } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
@@ -10,23 +11,8 @@ import {
   toNotification,
   unreadCount,
 } from '../../domain/notifications/queries.ts';
-import { UserSchema } from '../../domain/users/schema.ts';
 
-export const NotificationSchema = z
-  .object({
-    id: z.string(),
-    type: z.enum(['post', 'comment', 'like', 'follow']),
-    actor: UserSchema.nullable().openapi({
-      description: 'null once the actor deleted the account',
-    }),
-    postId: z.string().nullable(),
-    commentId: z.string().nullable(),
-    createdAt: z.string(),
-    readAt: z.string().nullable(),
-  })
-  .openapi('Notification');
-
-const NotificationList = listOf(NotificationSchema, 'NotificationList');
+const NotificationList = listOf(Notification, 'NotificationList');
 const SeqCursor = z.object({ seq: z.number().int().min(0) });
 const idList = z.array(z.string().max(64)).max(500);
 const ReadBody = z

@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
-import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
+import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { nearbyRings } from '../../domain/board/geoprivacy.ts';
 import {
@@ -22,7 +22,6 @@ import {
 import { findActiveUser } from '../../domain/users/queries.ts';
 
 const PostList = listOf(PostSchema, 'PostList');
-const IdCursor = z.object({ id: z.uuid() });
 const NearbyCursor = z.object({ ring: z.number().int().min(0).max(10_000), id: z.uuid() });
 const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 const postResponse = (description: string) => ({
