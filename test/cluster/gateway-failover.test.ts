@@ -50,7 +50,7 @@ describe('gateway failover through the edge', () => {
     );
     const first = await listenMany(
       cluster.edgeUrl,
-      users.slice(0, 100).map((u) => u.token),
+      users.slice(0, 100).map((u) => u.accessToken),
       clusters.clients,
     );
     // least_conn spreads them over both nodes.
@@ -70,7 +70,7 @@ describe('gateway failover through the edge', () => {
     await g1.start();
     const later = await listenMany(
       cluster.edgeUrl,
-      users.slice(100).map((u) => u.token),
+      users.slice(100).map((u) => u.accessToken),
       clusters.clients,
     );
     expect(await cluster.socketsOn(g1)).toBe(later.length);

@@ -111,7 +111,7 @@ describe('PostgreSQL restarted under load', () => {
       expect((await httpApi(node.url).call('GET', '/me', author.accessToken)).status).toBe(200);
     }
     for (const node of cluster.byRole('gateway')) {
-      const client = connectUnimal({ url: node.url, getToken: () => followers[0]!.token });
+      const client = connectUnimal({ url: node.url, getToken: () => followers[0]!.accessToken });
       clusters.clients.push(client);
       await client.ready;
     }

@@ -8,6 +8,7 @@ import { connectUnimal, type UnimalClient } from '../../client/socket-client.ts'
 import type { Notification } from '../../contract/index.ts';
 import { type ClusterNode, type RunningCluster, startCluster } from '../../deploy/cluster.ts';
 import { signAccessToken } from '../../domain/auth/tokens.ts';
+import type { SignedUpUser } from './builders.ts';
 import { createTestDatabase, deleteRedisPrefix, s3TestEnv } from './context.ts';
 import { baseTestEnv } from './env.ts';
 import { httpApi } from './http.ts';
@@ -121,10 +122,8 @@ export function useTestClusters(name: string) {
   };
 }
 
-export interface SeededUser {
-  id: string;
-  token: string;
-}
+/** A follower made in SQL: a signed-up user's id and access token, without a password or refresh token. */
+export type SeededFollower = Pick<SignedUpUser, 'id' | 'accessToken'>;
 
 /**
  * `count` users who follow `authorId`, each with a live session and an access token, made
@@ -135,7 +134,7 @@ export async function seedFollowersWithTokens(
   authorId: string,
   count: number,
   jwtSecret: string,
-): Promise<SeededUser[]> {
+): Promise<SeededFollower[]> {
   const tag = randomBytes(4).toString('hex');
   const rows = await sql<{ id: string; sessionId: string }[]>`
     with made as (
@@ -157,7 +156,11 @@ export async function seedFollowersWithTokens(
   return Promise.all(
     rows.map(async (r) => ({
       id: r.id,
-      token: await signAccessToken({ userId: r.id, sessionId: r.sessionId }, secret, 3_600_000),
+      accessToken: await signAccessToken(
+        { userId: r.id, sessionId: r.sessionId },
+        secret,
+        3_600_000,
+      ),
     })),
   );
 }
@@ -191,19 +194,15 @@ export async function listenThroughEdge(
   token: string,
   clients: UnimalClient[],
 ): Promise<EdgeListener> {
-  const listener = {
-    received: [],
-    pushes: 0,
-    connects: 0,
-    events: [],
-  } as unknown as EdgeListener;
+  const received: Notification[] = [];
   const client = connectUnimal({
     url: edgeUrl,
     getToken: () => token,
     minDelayMs: 200,
     maxDelayMs: 1_000,
-    onNotification: (n) => listener.received.push(n),
+    onNotification: (n) => received.push(n),
   });
+  const listener: EdgeListener = { client, received, pushes: 0, connects: 0, events: [] };
   client.socket.on('notification', () => {
     listener.pushes += 1;
   });
@@ -214,7 +213,6 @@ export async function listenThroughEdge(
   client.socket.on('disconnect', () => {
     listener.events.push({ type: 'disconnect', at: performance.now() });
   });
-  listener.client = client;
   clients.push(client);
   await client.ready;
   return listener;
@@ -239,7 +237,7 @@ export async function authorWithAudience(
   );
   const listeners = await listenMany(
     cluster.edgeUrl,
-    users.slice(0, online).map((u) => u.token),
+    users.slice(0, online).map((u) => u.accessToken),
     clients,
   );
   return { author, followers: users, listeners };
