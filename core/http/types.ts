@@ -6,11 +6,13 @@ export interface AuthContext {
   sessionId: string;
 }
 
-/** Hono environment shared by every router of the project. */
+/**
+ * Hono environment shared by every router of the project. The caller (`auth`) is not
+ * here: only a route declared with `authedRoute` has it, typed by its middleware.
+ */
 export interface AppEnv {
   Variables: {
     requestId: string;
     log: Logger;
-    auth: AuthContext;
   };
 }
