@@ -2,14 +2,14 @@ import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { launchBrowser } from '../helpers/browser.ts';
-import { listen, useTestContext } from '../helpers/context.ts';
+import { serveApp, useTestContext } from '../helpers/context.ts';
 
 const ctx = useTestContext();
 let browser: Browser;
-let server: Awaited<ReturnType<typeof listen>>;
+let server: Awaited<ReturnType<typeof serveApp>>;
 
 beforeAll(async () => {
-  server = await listen(ctx.app);
+  server = await serveApp(ctx.app);
   browser = await launchBrowser();
 });
 afterAll(async () => {

@@ -13,6 +13,7 @@ import { createHttpApp } from '../../core/http/app.ts';
 import type { AppEnv } from '../../core/http/types.ts';
 import { connectRedis } from '../../core/redis.ts';
 import { createApi } from '../../server/api.ts';
+import { notReady } from './before-all.ts';
 import { adminUrl, baseTestEnv, databaseUrl, REDIS_URL, TEST_DB_PREFIX } from './env.ts';
 
 export interface ApiResponse<T = any> {
@@ -99,7 +100,8 @@ export async function deleteRedisPrefix(prefix: string): Promise<void> {
  * level of a test file; everything is torn down after the file.
  */
 export function useTestContext(env: Record<string, string> = {}): TestContext {
-  const ctx = {} as TestContext;
+  let ctx: TestContext | undefined;
+  const ready = () => ctx ?? notReady('useTestContext()');
   let dataDir = '';
   let drop: (() => Promise<void>) | undefined;
 
@@ -122,25 +124,43 @@ export function useTestContext(env: Record<string, string> = {}): TestContext {
     await connectRedis(deps.redis);
     await deps.storage.ensureBucket();
     const app = createHttpApp(deps, { api: createApi(deps) });
-    Object.assign(ctx, {
+    ctx = {
       deps,
       app,
       dbName: db.name,
       dbUrl: db.url,
       redisPrefix,
-      request: (method: string, p: string, options: RequestOptions = {}) =>
-        request(app, method, p, options),
-    });
+      request: (method, p, options = {}) => request(app, method, p, options),
+    };
   });
 
   afterAll(async () => {
-    if (ctx.deps) await closeDeps(ctx.deps);
-    if (ctx.redisPrefix) await deleteRedisPrefix(ctx.redisPrefix);
+    if (ctx) {
+      await closeDeps(ctx.deps);
+      await deleteRedisPrefix(ctx.redisPrefix);
+    }
     await drop?.();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
 
-  return ctx;
+  return {
+    get deps() {
+      return ready().deps;
+    },
+    get app() {
+      return ready().app;
+    },
+    get dbName() {
+      return ready().dbName;
+    },
+    get dbUrl() {
+      return ready().dbUrl;
+    },
+    get redisPrefix() {
+      return ready().redisPrefix;
+    },
+    request: (method, p, options) => ready().request(method, p, options),
+  };
 }
 
 export async function request<T = any>(
@@ -165,8 +185,10 @@ export async function request<T = any>(
   return { status: res.status, headers: res.headers, body: parsed as T, text };
 }
 
-/** Serves an app on an ephemeral loopback port (for real sockets and browsers). */
-export async function listen(app: Hono<AppEnv>): Promise<{ url: string; close(): Promise<void> }> {
+/** Serves an app over HTTP on an ephemeral loopback port (for real sockets and browsers). */
+export async function serveApp(
+  app: Hono<AppEnv>,
+): Promise<{ url: string; close(): Promise<void> }> {
   const { serve } = await import('@hono/node-server');
   return new Promise((resolve) => {
     const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
