@@ -1,32 +1,18 @@
-import pLimit from 'p-limit';
 import type { Deps } from '../../core/deps.ts';
-import { AppError, conflict, forbidden, notFound } from '../../core/errors.ts';
+import { conflict, forbidden, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { isEmptyPost } from '../../domain/board/post-reads.ts';
 import { postOwner } from '../../domain/board/post-writes.ts';
-import {
-  allKeys,
-  originalKey,
-  processImage,
-  VARIANTS,
-  type VariantName,
-  variantKey,
-} from '../../domain/photos/processing.ts';
-import {
-  deletePhotos,
-  enqueueObjectDeletion,
-  findPhoto,
-  insertPendingPhoto,
-  markReady,
-} from '../../domain/photos/queries.ts';
+import { createPhotoPipeline } from '../../domain/photos/pipeline.ts';
+import { deletePhotos, findPhoto } from '../../domain/photos/queries.ts';
 import {
   CreateUploadBody,
   PhotoSchema,
   toPhoto,
   UploadTicketSchema,
 } from '../../domain/photos/schema.ts';
-import { exceedsPhotoLimit, receiveMultipartFile, spoolStream } from './photo-upload.ts';
+import { receiveMultipartFile } from './photo-upload.ts';
 
 const photoResponse = (description: string) => ({
   description,
@@ -108,122 +94,29 @@ const routes = {
 };
 
 export function createPhotoRoutes(deps: Deps) {
-  const { sql, storage, config } = deps;
-  const { photos } = config;
+  const { sql, config } = deps;
+  const pipeline = createPhotoPipeline(deps);
   const router = createRouter();
 
-  // Processing runs inline, bounded: at most `concurrency` images decode at once and
-  // a short queue waits; past that the server answers 503 rather than pile up memory.
-  const limit = pLimit(photos.concurrency);
-  const bounded = <T>(work: () => Promise<T>): Promise<T> => {
-    if (limit.pendingCount >= photos.concurrency * 4) {
-      throw new AppError('unavailable', 'photo processing is busy, try again shortly', {
-        retryAfter: 2,
-      });
-    }
-    return limit(work);
-  };
-
-  const storeVariants = async (photoId: string, variants: Record<VariantName, Buffer>) => {
-    await Promise.all(
-      (Object.keys(VARIANTS) as VariantName[]).map((name) =>
-        storage.put(variantKey(photoId, name), variants[name], 'image/webp'),
-      ),
-    );
-  };
-
   router.openapi(routes.upload, async (c) => {
-    const me = c.get('auth').userId;
     const file = await receiveMultipartFile(c.req.raw, {
       field: 'file',
-      maxBytes: photos.maxBytes,
+      maxBytes: config.photos.maxBytes,
     });
     try {
-      const image = await bounded(() => processImage(file.path, photos.maxPixels));
-      const row = await insertPendingPhoto(sql, me);
-      try {
-        await storeVariants(row.id, image.variants);
-        const ready = await markReady(sql, row.id, image.width, image.height);
-        return c.json(toPhoto(ready, config.mediaPublicUrl), 201);
-      } catch (err) {
-        await deletePhotos(sql, [row.id]).catch(() => {});
-        throw err;
-      }
+      return c.json(await pipeline.fromFile(c.get('auth').userId, file), 201);
     } finally {
       await file.cleanup();
     }
   });
 
   router.openapi(routes.createUpload, async (c) => {
-    const { contentType, size } = c.req.valid('json');
-    if (exceedsPhotoLimit(size, photos.maxBytes))
-      throw new AppError('payload_too_large', `size exceeds ${photos.maxBytes} bytes`);
-    const row = await insertPendingPhoto(sql, c.get('auth').userId, { type: contentType, size });
-    const uploadUrl = await storage.presignPut(
-      originalKey(row.id),
-      contentType,
-      size,
-      photos.uploadUrlTtlMs,
-    );
-    return c.json(
-      {
-        photoId: row.id,
-        uploadUrl,
-        // Both are signed: a PUT of another type or size is refused by the store.
-        headers: { 'content-type': contentType, 'content-length': String(size) },
-        expiresAt: new Date(Date.now() + photos.uploadUrlTtlMs).toISOString(),
-      },
-      201,
-    );
+    return c.json(await pipeline.startUpload(c.get('auth').userId, c.req.valid('json')), 201);
   });
 
   router.openapi(routes.complete, async (c) => {
     const id = requireId(c.req.valid('param').id, 'photo');
-    const me = c.get('auth').userId;
-    // No transaction is held while the original downloads and decodes (that would tie up
-    // a database connection for seconds). Completing is idempotent instead: concurrent
-    // completes of one photo may both process it, and whichever marks it ready first wins.
-    const row = await findPhoto(sql, id);
-    if (!row) throw notFound('photo');
-    if (row.ownerId !== me) throw forbidden('not your photo');
-    if (row.status === 'ready') return c.json(toPhoto(row, config.mediaPublicUrl), 200);
-    const head = await storage.head(originalKey(id));
-    if (!head) throw conflict('nothing was uploaded for this photo yet');
-    if (exceedsPhotoLimit(head.length, photos.maxBytes)) {
-      await storage.remove([originalKey(id)]);
-      throw new AppError('payload_too_large', `the upload exceeds ${photos.maxBytes} bytes`);
-    }
-    if (row.declaredSize !== null && head.length !== row.declaredSize) {
-      await storage.remove([originalKey(id)]);
-      throw new AppError(
-        'validation_failed',
-        `the upload has ${head.length} bytes, ${row.declaredSize} were declared; upload it again`,
-      );
-    }
-    const image = await bounded(async () => {
-      const original = await storage.get(originalKey(id));
-      if (!original) throw conflict('nothing was uploaded for this photo yet');
-      const file = await spoolStream(original.body, photos.maxBytes);
-      try {
-        return await processImage(file.path, photos.maxPixels);
-      } finally {
-        await file.cleanup();
-      }
-    });
-    await storeVariants(id, image.variants);
-    const ready = await sql.begin(async (tx) => {
-      const marked = await markReady(tx, id, image.width, image.height, { ifPending: true });
-      // The original may carry GPS: it goes as soon as the variants exist.
-      if (marked) await enqueueObjectDeletion(tx, [originalKey(id)]);
-      return marked;
-    });
-    if (ready) return c.json(toPhoto(ready, config.mediaPublicUrl), 200);
-    // Another complete got there first, or the photo was deleted meanwhile (then the
-    // variants just written go the way of its other objects).
-    const now = await findPhoto(sql, id);
-    if (now?.status === 'ready') return c.json(toPhoto(now, config.mediaPublicUrl), 200);
-    await enqueueObjectDeletion(sql, allKeys(id));
-    throw notFound('photo');
+    return c.json(await pipeline.complete(c.get('auth').userId, id), 200);
   });
 
   router.openapi(routes.get, async (c) => {

@@ -7,7 +7,7 @@ import { isId } from '../../core/http/params.ts';
 import type { AppEnv } from '../../core/http/types.ts';
 import { originalKey } from '../../domain/photos/processing.ts';
 import { enqueueObjectDeletion, findPhoto } from '../../domain/photos/queries.ts';
-import { exceedsPhotoLimit } from './photo-upload.ts';
+import { exceedsPhotoLimit } from '../../domain/photos/spool.ts';
 
 const escapeXml = (s: string) => s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
