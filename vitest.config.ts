@@ -12,6 +12,9 @@ const UNIT = [
   'core/logger.test.ts',
   'core/config.test.ts',
   'core/http/pagination.test.ts',
+  'core/http/auth.test.ts',
+  'gateway/events.test.ts',
+  'gateway/socket-events.test.ts',
 ];
 
 export default defineConfig({
