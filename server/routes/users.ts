@@ -1,13 +1,11 @@
 import { z } from '@hono/zod-openapi';
-import { userRoom } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
 import { requestAccountDeletion } from '../../domain/account-deletion.ts';
-import { verifyPassword } from '../../domain/auth/passwords.ts';
-import { createAuthLimiters } from '../../domain/auth/rate-limit.ts';
-import { findActiveUser, findCredentials, updateProfile } from '../../domain/users/queries.ts';
+import { createAccounts } from '../../domain/auth/accounts.ts';
+import { findActiveUser, updateProfile } from '../../domain/users/queries.ts';
 import { MeSchema, UpdateMeBody } from '../../domain/users/schema.ts';
 import { toMe } from '../../domain/users/user-rows.ts';
 
@@ -60,7 +58,7 @@ const deleteMeRoute = authedRoute({
 });
 
 export function createUserRoutes(deps: Deps) {
-  const limiters = createAuthLimiters(deps.redis, deps.config);
+  const accounts = createAccounts(deps);
   const router = createRouter();
 
   router.openapi(getMeRoute, async (c) => {
@@ -80,28 +78,12 @@ export function createUserRoutes(deps: Deps) {
   router.openapi(deleteMeRoute, async (c) => {
     const { userId } = c.get('auth');
     const { password } = c.req.valid('json');
-    const row = await findCredentials(deps.sql, userId);
-    if (!row) throw unauthorized('account no longer exists');
-    // A password check like a login's, counted against the same limits: a stolen access
-    // token must not become a way around them to guess the password.
-    const ip = clientIp(c, deps.config.trustProxy);
-    // Counted before the check, so parallel guesses cannot outrun the limits.
-    await limiters.beforeLogin(ip, row.email);
-    const ok = await verifyPassword(password, row.passwordHash).catch(async (err: unknown) => {
-      await limiters.attemptAborted(ip, row.email).catch(() => undefined);
-      throw err;
-    });
-    // A wrong password keeps the points beforeLogin counted.
-    if (!ok) throw unauthorized('wrong password');
-    // Best effort: only gives the account its point back, the deletion goes ahead either way.
-    await limiters.passwordAccepted(ip, row.email).catch((err: unknown) => {
-      c.get('log').warn({ err }, 'could not give a login-limit point back');
-    });
-    await deps.sql.begin((tx) => requestAccountDeletion(tx, { userId, handle: row.handle }));
+    const from = { ip: clientIp(c, deps.config.trustProxy), log: c.get('log') };
+    const { handle } = await accounts.confirmPassword(userId, password, from);
+    await deps.sql.begin((tx) => requestAccountDeletion(tx, { userId, handle }));
     // No node accepts its tokens any more, and every live socket of the account closes,
     // on whichever gateway node holds it.
-    await deps.sessions.revoked({ userId });
-    deps.emitter.in(userRoom(userId)).disconnectSockets(true);
+    await accounts.endAllSessions(userId);
     return c.body(null, 202);
   });
 
