@@ -15,6 +15,7 @@ const UNIT = [
   'core/http/auth.test.ts',
   'gateway/events.test.ts',
   'gateway/socket-events.test.ts',
+  'test/layers.test.ts',
 ];
 
 export default defineConfig({

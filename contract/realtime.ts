@@ -1,5 +1,5 @@
-import { z } from 'zod';
-import type { MapCellCount, Notification, Post } from './shapes.ts';
+import { z } from '@hono/zod-openapi';
+import { type MapCellCount, type Notification, type Post, PostKind } from './shapes.ts';
 
 /** The realtime API: rooms, the Socket.IO event maps both ways, and ack shapes. */
 
@@ -23,11 +23,76 @@ export interface AckError {
 }
 export type Ack<T> = { data: T } | { error: AckError };
 
+/** A map view: its edges in degrees; minLng > maxLng when it crosses the antimeridian. */
+export interface Bbox {
+  minLng: number;
+  minLat: number;
+  maxLng: number;
+  maxLat: number;
+}
+
+/** `minLng,minLat,maxLng,maxLat`; minLng > maxLng means the box crosses the antimeridian. */
+export const BboxParam = z
+  .string()
+  .max(200)
+  .transform((value, ctx): Bbox => {
+    const texts = value.split(',').map((p) => p.trim());
+    const parts = texts.map(Number);
+    const [minLng, minLat, maxLng, maxLat] = parts as [number, number, number, number];
+    const ok =
+      parts.length === 4 &&
+      // Number('') is 0: an empty part is a missing one, not a zero.
+      texts.every((t) => t !== '') &&
+      parts.every(Number.isFinite) &&
+      Math.abs(minLng) <= 180 &&
+      Math.abs(maxLng) <= 180 &&
+      Math.abs(minLat) <= 90 &&
+      Math.abs(maxLat) <= 90 &&
+      minLat <= maxLat;
+    if (!ok) {
+      ctx.addIssue({
+        code: 'custom',
+        message:
+          'expected minLng,minLat,maxLng,maxLat with lng in [-180,180], lat in [-90,90], minLat ≤ maxLat',
+      });
+      return z.NEVER;
+    }
+    return { minLng, minLat, maxLng, maxLat };
+  })
+  .openapi({ type: 'string', example: '-9.25,38.68,-9.05,38.80' });
+
+// What clients send with each event: one schema each, which the gateway validates with and
+// the event map below takes its payload types from.
+
+/** `notifications:sync`: everything after the notification `after` (the newest without it). */
 export const NotificationsSyncPayload = z
   .object({ after: z.uuid().optional() })
   .strict()
   .optional()
   .default({});
+
+/** `map:subscribe`: bbox as the query string's form, or as [minLng, minLat, maxLng, maxLat]. */
+export const MapSubscribePayload = z
+  .object({
+    bbox: z
+      .union([
+        z.string().max(200),
+        z
+          .array(z.number())
+          .length(4)
+          .transform((a) => a.join(',')),
+      ])
+      .pipe(BboxParam),
+    zoom: z.number().min(0).max(24),
+    kind: PostKind.optional(),
+  })
+  .strict();
+
+/** `map:unsubscribe`: no argument needed, and whatever a client sends is ignored. */
+export const MapUnsubscribePayload = z.unknown();
+
+/** `auth:renew`: a fresh access token for the socket's session. */
+export const AuthRenewPayload = z.object({ token: z.string().min(1).max(4096) });
 
 /** A new located post in a subscribed area: the post as others see it (obscured at its coarse point). */
 export interface MapSighting {
@@ -56,20 +121,20 @@ export interface ServerToClientEvents {
 
 export interface ClientToServerEvents {
   'notifications:sync': (
-    payload: { after?: string },
+    payload: z.input<typeof NotificationsSyncPayload>,
     ack: (res: Ack<{ items: Notification[]; hasMore: boolean }>) => void,
   ) => void;
   'map:subscribe': (
-    payload: { bbox: string | [number, number, number, number]; zoom: number; kind?: string },
+    payload: z.input<typeof MapSubscribePayload>,
     ack: (res: Ack<{ resolution: number; cells: MapCellCount[] }>) => void,
   ) => void;
   'map:unsubscribe': (
-    payload: Record<string, never> | undefined,
+    payload: z.input<typeof MapUnsubscribePayload>,
     ack: (res: Ack<Record<string, never>>) => void,
   ) => void;
   /** Swaps the socket's access token for a fresh one without reconnecting. */
   'auth:renew': (
-    payload: { token: string },
+    payload: z.input<typeof AuthRenewPayload>,
     ack: (res: Ack<{ expiresAt: string }>) => void,
   ) => void;
 }

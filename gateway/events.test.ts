@@ -1,9 +1,8 @@
 import { pino } from 'pino';
 import { describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
-import { NotificationsSyncPayload } from '../contract/index.ts';
+import { MapSubscribePayload, NotificationsSyncPayload } from '../contract/index.ts';
 import { AppError } from '../core/errors.ts';
-import { MapSubscribePayload } from '../domain/map/schema.ts';
 import { on } from './events.ts';
 
 const logger = pino({ level: 'silent' });

@@ -3,9 +3,10 @@
 // from a POST to `map:sighting` at 1,000 subscribed sockets, with same-run baselines.
 
 import { io } from 'socket.io-client';
+import { mapRoom } from '../contract/index.ts';
 import { createEmitter } from '../core/emitter.ts';
 import { createLogger } from '../core/logger.ts';
-import { MAP_RESOLUTIONS, mapCells, mapRoom } from '../domain/map/geo.ts';
+import { MAP_RESOLUTIONS, mapCells } from '../domain/map/geo.ts';
 import { buildPostView } from '../test/helpers/builders.ts';
 import { args, type BenchRun, log, ms, quantile, runBench, sorted } from './harness.ts';
 import { seed } from './seed.ts';

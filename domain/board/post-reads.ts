@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
+import type { Bbox } from '../../contract/index.ts';
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type Bbox, lngCondition } from '../map/index.ts';
+import { lngCondition } from '../map/index.ts';
 import { toPhoto } from '../photos/index.ts';
 import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/index.ts';
 import type { Post } from './schema.ts';

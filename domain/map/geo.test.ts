@@ -1,11 +1,11 @@
 import { cellToParent, getResolution, isValidCell, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
+import { mapRoom } from '../../contract/index.ts';
 import {
   lngRanges,
   MAP_RESOLUTIONS,
   MAX_SUBSCRIPTION_CELLS,
   mapCells,
-  mapRoom,
   resolutionForZoom,
   roomsForCells,
   subscriptionCells,

@@ -5,7 +5,7 @@ import {
   latLngToCell,
   polygonToCells,
 } from 'h3-js';
-import { mapRoom } from '../../contract/index.ts';
+import { type Bbox, mapRoom } from '../../contract/index.ts';
 
 /**
  * Map zoom → H3 resolution (web-mercator zoom levels; a cell spans a few dozen
@@ -34,13 +34,6 @@ export function mapCells(lat: number, lng: number): string[] {
 }
 
 export const cellCenter = (cell: string) => cellToLatLng(cell);
-
-export interface Bbox {
-  minLng: number;
-  minLat: number;
-  maxLng: number;
-  maxLat: number;
-}
 
 /**
  * Longitude ranges of a box: one, or two when it crosses the antimeridian
@@ -136,6 +129,3 @@ export function subscriptionCells(
   }
   return null;
 }
-
-// The room name is the contract's; the gateway and the workers both reach it from here too.
-export { mapRoom };

@@ -1,3 +1,2 @@
-/** What other domains may use of the map domain: a bounding box and its SQL condition. */
-export type { Bbox } from './geo.ts';
+/** What other domains may use of the map domain: the SQL condition of a map view's box. */
 export { lngCondition } from './queries.ts';

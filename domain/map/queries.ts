@@ -1,6 +1,6 @@
-import type { MapCellCount } from '../../contract/index.ts';
+import type { Bbox, MapCellCount } from '../../contract/index.ts';
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type Bbox, cellCenter, lngRanges, MAP_RESOLUTIONS, mapCells } from './geo.ts';
+import { cellCenter, lngRanges, MAP_RESOLUTIONS, mapCells } from './geo.ts';
 
 export interface MapPoint {
   kind: string;

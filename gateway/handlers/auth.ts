@@ -1,12 +1,9 @@
-import { z } from 'zod';
-import { sessionRoom } from '../../contract/index.ts';
+import { AuthRenewPayload, sessionRoom } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authenticate } from '../../domain/auth/authenticate.ts';
 import { on } from '../events.ts';
 import type { AppSocket, HandlerFamily } from '../socket-events.ts';
-
-const RenewPayload = z.object({ token: z.string().min(1).max(4096) });
 
 /**
  * The socket's session ends with its access token unless the client renews it in time
@@ -16,7 +13,7 @@ export function authHandlers(deps: Pick<Deps, 'sql' | 'config' | 'sessions'>): H
   return (socket) => {
     const expiry = expiryTimer(socket);
     return [
-      on('auth:renew', RenewPayload, async ({ token }) => {
+      on('auth:renew', AuthRenewPayload, async ({ token }) => {
         const claims = await authenticate(deps, token, { fresh: true });
         if (claims.userId !== socket.data.userId)
           throw new AppError('forbidden', 'the token belongs to another user');

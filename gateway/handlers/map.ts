@@ -1,9 +1,8 @@
-import { z } from 'zod';
+import { MapSubscribePayload, MapUnsubscribePayload, mapRoom } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
-import { mapRoom, resolutionForZoom, subscriptionCells } from '../../domain/map/geo.ts';
+import { resolutionForZoom, subscriptionCells } from '../../domain/map/geo.ts';
 import { cellCounts } from '../../domain/map/queries.ts';
-import { MapSubscribePayload } from '../../domain/map/schema.ts';
 import { on } from '../events.ts';
 import type { HandlerFamily } from '../socket-events.ts';
 
@@ -39,7 +38,7 @@ export function mapHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
         return { resolution, cells };
       }),
       // Any payload: leaving needs no argument, and a client's stray one must not keep it in.
-      on('map:unsubscribe', z.unknown(), async () => {
+      on('map:unsubscribe', MapUnsubscribePayload, async () => {
         latest++;
         leaveMap();
         return {};

@@ -1,7 +1,7 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
+import type { Bbox } from '../../contract/index.ts';
 import {
-  type Bbox,
   lngRanges,
   MAP_RESOLUTIONS,
   resolutionForZoom,

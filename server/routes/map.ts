@@ -1,4 +1,4 @@
-import { PostKind } from '../../contract/index.ts';
+import { BboxParam, PostKind } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
@@ -7,7 +7,7 @@ import { listPostsInBox, type PostRow, toPost } from '../../domain/board/post-re
 import { PostSchema } from '../../domain/board/schema.ts';
 import { resolutionForZoom } from '../../domain/map/geo.ts';
 import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
-import { BboxParam, CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
+import { CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
 
 const routes = {
   cells: authedRoute({
