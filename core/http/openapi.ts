@@ -62,6 +62,12 @@ const EXAMPLES: Record<ErrorCode, { message: string; details?: unknown }> = {
  * OpenAPI response entries for the error statuses a route can answer, each with an
  * example of its own code (the shared Error schema cannot carry one per status).
  */
+/** A required JSON request body validated by `schema` (a route's `request.body`). */
+export const jsonBody = <T>(schema: T) => ({
+  content: { 'application/json': { schema } },
+  required: true,
+});
+
 export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
     statuses.map((s) => {

@@ -3,7 +3,7 @@ import { createRoute } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import type { Deps } from '../../core/deps.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
-import { createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import type { AppEnv } from '../../core/http/types.ts';
 import { createAccounts } from '../../domain/auth/accounts.ts';
 import {
@@ -15,14 +15,12 @@ import {
   TokenPairSchema,
 } from '../../domain/auth/schema.ts';
 
-const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
-
 const signupRoute = createRoute({
   method: 'post',
   path: '/signup',
   tags: ['auth'],
   summary: 'Create an account and sign in',
-  request: { body: json(SignupBody) },
+  request: { body: jsonBody(SignupBody) },
   responses: {
     201: {
       description: 'account created',
@@ -37,7 +35,7 @@ const loginRoute = createRoute({
   path: '/login',
   tags: ['auth'],
   summary: 'Sign in with email and password',
-  request: { body: json(LoginBody) },
+  request: { body: jsonBody(LoginBody) },
   responses: {
     200: {
       description: 'signed in',
@@ -55,7 +53,7 @@ const refreshRoute = createRoute({
   description:
     'The presented refresh token is spent. Presenting a spent token again revokes its whole ' +
     'family (the session), so a stolen token stops working for thief and owner alike.',
-  request: { body: json(RefreshBody) },
+  request: { body: jsonBody(RefreshBody) },
   responses: {
     200: {
       description: 'new tokens',
@@ -71,7 +69,7 @@ const logoutRoute = createRoute({
   tags: ['auth'],
   summary: 'End the session the refresh token belongs to',
   description: 'Idempotent: an unknown or already revoked token also answers 204.',
-  request: { body: json(LogoutBody) },
+  request: { body: jsonBody(LogoutBody) },
   responses: {
     204: { description: 'signed out' },
     ...errorResponses(400, 413, 415, 503),

@@ -1,6 +1,6 @@
 import type { Deps } from '../../core/deps.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
-import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import {
@@ -26,7 +26,7 @@ const routes = {
     summary: 'Comment on a post',
     request: {
       params: IdParam,
-      body: { content: { 'application/json': { schema: CommentBody } }, required: true },
+      body: jsonBody(CommentBody),
     },
     responses: {
       201: {

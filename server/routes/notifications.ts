@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import { Notification } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
-import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { isId } from '../../core/http/params.ts';
 import {
@@ -60,7 +60,7 @@ const routes = {
     path: '/read',
     tags: ['notifications'],
     summary: 'Mark notifications read: by ids, and/or everything up to an id',
-    request: { body: { content: { 'application/json': { schema: ReadBody } }, required: true } },
+    request: { body: jsonBody(ReadBody) },
     responses: { 204: { description: 'marked' }, ...errorResponses(400, 401, 413, 415, 503) },
   }),
 };

@@ -1,6 +1,6 @@
 import type { Deps } from '../../core/deps.ts';
 import { conflict, forbidden, notFound } from '../../core/errors.ts';
-import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { isEmptyPost } from '../../domain/board/post-reads.ts';
 import { postOwner } from '../../domain/board/post-writes.ts';
@@ -53,7 +53,7 @@ const routes = {
     description:
       'PUT the bytes to `uploadUrl` with `headers`, then call `/photos/{photoId}/complete`.',
     request: {
-      body: { content: { 'application/json': { schema: CreateUploadBody } }, required: true },
+      body: jsonBody(CreateUploadBody),
     },
     responses: {
       201: {

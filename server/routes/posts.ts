@@ -1,7 +1,7 @@
 import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { notFound } from '../../core/errors.ts';
-import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { nearbyRings } from '../../domain/board/geoprivacy.ts';
@@ -23,7 +23,6 @@ import { findActiveUser } from '../../domain/users/queries.ts';
 
 const PostList = listOf(PostSchema, 'PostList');
 const NearbyCursor = z.object({ ring: z.number().int().min(0).max(10_000), id: z.uuid() });
-const json = <T>(schema: T) => ({ content: { 'application/json': { schema } }, required: true });
 const postResponse = (description: string) => ({
   description,
   content: { 'application/json': { schema: PostSchema } },
@@ -40,7 +39,7 @@ const routes = {
     tags: ['board'],
     summary: 'Post a sighting',
     description: 'A repeated `clientId` from the same author returns the first post with 200.',
-    request: { body: json(CreatePostBody) },
+    request: { body: jsonBody(CreatePostBody) },
     responses: {
       201: postResponse('created'),
       200: postResponse('already created with this clientId'),
@@ -71,7 +70,7 @@ const routes = {
     path: '/{id}',
     tags: ['board'],
     summary: 'Edit a post (author only)',
-    request: { params: IdParam, body: json(UpdatePostBody) },
+    request: { params: IdParam, body: jsonBody(UpdatePostBody) },
     responses: {
       200: postResponse('the edited post'),
       ...errorResponses(400, 401, 403, 404, 413, 415, 503),

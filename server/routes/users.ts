@@ -2,7 +2,7 @@ import { z } from '@hono/zod-openapi';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
-import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
+import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { requestAccountDeletion } from '../../domain/account-deletion.ts';
 import { createAccounts } from '../../domain/auth/accounts.ts';
 import { findActiveUser, updateProfile } from '../../domain/users/queries.ts';
@@ -25,7 +25,7 @@ const patchMeRoute = authedRoute({
   path: '/',
   tags: ['me'],
   summary: 'Change display name or bio',
-  request: { body: { content: { 'application/json': { schema: UpdateMeBody } }, required: true } },
+  request: { body: jsonBody(UpdateMeBody) },
   responses: {
     200: { description: 'the updated user', content: { 'application/json': { schema: MeSchema } } },
     ...errorResponses(400, 401, 413, 415, 503),
