@@ -77,7 +77,8 @@ function isMissing(err: unknown): boolean {
 /**
  * With `embedded`, the server's client talks S3 to the embedded store over its private
  * socket, and presigned URLs point at the app's own `/storage` route
- * (`config.s3.publicEndpoint`, set by node.ts once the port is known).
+ * (`config.s3.publicEndpoint`, resolved with the port the node listens on before storage
+ * is built: see resolveConfig in core/config.ts).
  */
 export function createStorage(
   config: Pick<Config, 's3'>,

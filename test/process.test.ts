@@ -152,5 +152,9 @@ describe('the real entrypoint', { timeout: 120_000 }, () => {
     const prod = await runNodeToExit({ ...env, NODE_ENV: 'production', JWT_SECRET: '' });
     expect(prod.code).toBe(1);
     expect(prod.output).toMatch(/JWT_SECRET: required when NODE_ENV=production/);
+    // A workers node serves no /media: where photos are has to be said.
+    const workers = await runNodeToExit({ ...env, ROLES: 'workers' });
+    expect(workers.code).toBe(1);
+    expect(workers.output).toMatch(/MEDIA_PUBLIC_URL: required when ROLES has no server/);
   });
 });
