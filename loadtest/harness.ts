@@ -1,5 +1,6 @@
 // What every Node benchmark here shares: its own database and Redis prefix (removed at
 // the end), real node processes on free ports, tokens for seeded users, and figures.
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { type AddressInfo, createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
@@ -11,6 +12,7 @@ import { migrate } from '../core/migrate.ts';
 import { signAccessToken } from '../domain/auth/tokens.ts';
 import { baseTestEnv, databaseUrl, REDIS_URL } from '../test/helpers/env.ts';
 import { type NodeProcess, spawnNode } from '../test/helpers/process.ts';
+import type { AdapterMode } from './adapter-modes.ts';
 
 export const args = new Map(
   process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
@@ -20,6 +22,26 @@ export const quantile = (sorted: number[], q: number) =>
 export const sorted = (xs: number[]) => [...xs].sort((x, y) => x - y);
 export const ms = (n: number) => `${n.toFixed(2)} ms`;
 export const log = (...parts: unknown[]) => console.log(...parts);
+
+/**
+ * Node options for the processes a benchmark starts: `--inspect` on a free port when their
+ * figures are read through the inspector, and `--cpu-prof` into `--cpu-prof=DIR` when the
+ * benchmark was run with it (each process writes its profile there as it exits).
+ */
+export function nodeOptions(options: { inspect?: boolean } = {}): string {
+  const parts: string[] = [];
+  if (options.inspect) parts.push('--inspect=127.0.0.1:0');
+  const profileDir = args.get('cpu-prof');
+  if (profileDir) parts.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
+  return parts.join(' ');
+}
+
+async function endProcess(proc: ChildProcess): Promise<void> {
+  if (proc.exitCode !== null || proc.signalCode !== null) return;
+  const closed = new Promise((resolve) => proc.once('close', resolve));
+  proc.kill('SIGTERM');
+  await closed;
+}
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -39,6 +61,7 @@ export async function createBenchRun(name: string) {
   const secret = new TextEncoder().encode(baseTestEnv().JWT_SECRET);
   const admin = postgres(databaseUrl('postgres'), { max: 1, onnotice: () => {} });
   const nodes: NodeProcess[] = [];
+  const bareNodes: ChildProcess[] = [];
   const sockets: Socket[] = [];
   log(`# ${name} — ${new Date().toISOString()}`);
   log(
@@ -66,10 +89,54 @@ export async function createBenchRun(name: string) {
     redisPrefix,
     sockets,
     /** A node process with these roles, on a free port. */
-    async start(roles: string) {
-      const node = await spawnNode({ ...nodeEnv, ROLES: roles, PORT: String(await freePort()) });
+    async start(roles: string, options: { inspect?: boolean; env?: Record<string, string> } = {}) {
+      const node = await spawnNode({
+        ...nodeEnv,
+        ROLES: roles,
+        PORT: String(await freePort()),
+        NODE_OPTIONS: nodeOptions(options),
+        ...options.env,
+      });
       nodes.push(node);
       return node;
+    },
+    /**
+     * A bare Socket.IO node (bare-gateway.ts), the baseline, with the adapter in `mode` on
+     * this run's channel `channel` (distinct from the stack's).
+     */
+    async startBare(mode: AdapterMode, channel: string) {
+      const proc = spawn(
+        process.execPath,
+        ['--import', 'tsx', new URL('./bare-gateway.ts', import.meta.url).pathname],
+        {
+          env: {
+            PATH: process.env.PATH ?? '',
+            NODE_OPTIONS: nodeOptions({ inspect: true }),
+            REDIS_URL,
+            BARE_ADAPTER: mode,
+            BARE_CHANNEL: `${redisPrefix}${channel}`,
+            JWT_SECRET: baseTestEnv().JWT_SECRET,
+          },
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      bareNodes.push(proc);
+      let stderr = '';
+      proc.stderr!.setEncoding('utf8').on('data', (chunk: string) => {
+        stderr += chunk;
+      });
+      let stdout = '';
+      proc.stdout!.setEncoding('utf8');
+      while (!/listening \d+/.test(stdout)) {
+        const chunk = await new Promise<string | null>((resolve) => {
+          proc.stdout!.once('data', resolve);
+          proc.once('close', () => resolve(null));
+        });
+        if (chunk === null) throw new Error(`bare node ended: ${stderr}`);
+        stdout += chunk;
+      }
+      const port = Number(/listening (\d+)/.exec(stdout)![1]);
+      return { proc, url: `http://127.0.0.1:${port}`, stderr: () => stderr };
     },
     /** Access tokens for users (one live session each), signed as the nodes expect. */
     async tokensFor(userIds: string[]): Promise<string[]> {
@@ -84,10 +151,18 @@ export async function createBenchRun(name: string) {
         ),
       );
     },
+    /** Stops one node this run started (SIGTERM, waits for it to end). */
+    async stop(node: { proc: ChildProcess }) {
+      await endProcess(node.proc);
+      const i = nodes.findIndex((n) => n.proc === node.proc);
+      if (i >= 0) nodes.splice(i, 1);
+      const j = bareNodes.indexOf(node.proc);
+      if (j >= 0) bareNodes.splice(j, 1);
+    },
     redis: () => new Redis(REDIS_URL, { keyPrefix: redisPrefix }),
     async cleanup() {
       for (const s of sockets) s.close();
-      await Promise.allSettled(nodes.map((n) => n.stop('SIGTERM')));
+      await Promise.allSettled([...nodes.map((n) => n.proc), ...bareNodes].map(endProcess));
       await sql.end();
       await admin
         .unsafe(`drop database if exists ${quoteIdent(dbName)} with (force)`)
