@@ -51,7 +51,8 @@ type Post = (a: number, tag: string) => Promise<Sent>;
 
 interface System {
   name: string;
-  pids: number[];
+  /** The processes whose CPU a burst costs (nodes, and PostgreSQL's and Redis's for ours). */
+  pids: () => Promise<number[]>;
   post: Post;
   /** Consumer groups' lag and pending, for the sustained run (ours only). */
   groups?: () => Promise<Record<string, { lag: number; pending: number }>>;
@@ -61,22 +62,35 @@ interface System {
 function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    ticks += Number(fields[11]) + Number(fields[12]);
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // a PostgreSQL backend that ended meanwhile
+    }
   }
   return ticks / 100;
 }
 
+/** Redis's own process, whose CPU both systems spend. */
+async function redisPid(): Promise<number> {
+  const redis = new Redis(REDIS_URL);
+  const info = await redis.info('server');
+  redis.disconnect();
+  return Number(/process_id:(\d+)/.exec(info)?.[1]);
+}
+
 async function burst(system: System, fleet: Fleet, tag: string) {
   await fleet.reset();
-  const cpu = cpuSeconds(system.pids);
+  const pids = await system.pids();
+  const cpu = cpuSeconds(pids);
   const sent = await Promise.all(
     Array.from({ length: BURST_AUTHORS }, (_, a) => system.post(a, `${tag}-${a}`)),
   );
   const expected = sent.reduce((n, s) => n + s.expected, 0);
   await fleet.expect(expected, 30_000);
   const figures = figuresOf(sent, await fleet.report());
-  return { ...figures, cpu: cpuSeconds(system.pids) - cpu };
+  return { ...figures, cpu: cpuSeconds(pids) - cpu };
 }
 
 async function sustained(system: System, fleet: Fleet, tag: string) {
@@ -200,7 +214,14 @@ function ours(run: BenchRun, serverUrl: string, pids: number[], audience: Audien
     );
   return {
     name: 'Unimal',
-    pids,
+    // The nodes, Redis, and the PostgreSQL backends serving this run's database.
+    pids: async () => [
+      ...pids,
+      ...(
+        await run.sql<{ pid: number }[]>`
+          select pid from pg_stat_activity where datname = current_database()`
+      ).map((r) => r.pid),
+    ],
     async post(a) {
       const startedAt = wall();
       const res = await fetch(`${serverUrl}/api/v1/posts`, {
@@ -209,7 +230,12 @@ function ours(run: BenchRun, serverUrl: string, pids: number[], audience: Audien
           authorization: `Bearer ${audience.authorTokens[a]}`,
           'content-type': 'application/json',
         },
-        body: JSON.stringify({ kind: 'stray', body: 'a cat', location: { lat: 38.7, lng: -9.1 } }),
+        // Spread over Europe, as real sightings are: not every post in the same map cells.
+        body: JSON.stringify({
+          kind: 'stray',
+          body: 'a cat',
+          location: { lat: 36 + Math.random() * 20, lng: -9 + Math.random() * 30 },
+        }),
       });
       const answeredAt = wall();
       const post = (await res.json()) as { id: string };
@@ -239,7 +265,8 @@ function bare(emitter: Server, pids: number[], audience: Audience, mode: string)
   const createdAt = new Date().toISOString();
   return {
     name: `bare Socket.IO (${mode})`,
-    pids: [...pids, process.pid],
+    // The nodes, Redis, and this process, which emits.
+    pids: async () => [...pids, process.pid],
     async post(a, tag) {
       const startedAt = wall();
       const id = `${tag}-${startedAt}`;
@@ -284,7 +311,7 @@ async function main(run: BenchRun) {
   for (const n of NODES) {
     const gateways = [];
     for (let i = 0; i < n; i++) gateways.push(await run.start('gateway'));
-    const pids = [server, ...workers, ...gateways].map((p) => p.proc.pid!);
+    const pids = [...[server, ...workers, ...gateways].map((p) => p.proc.pid!), await redisPid()];
     results.push(
       await measure(
         ours(run, server.url, pids, audience),

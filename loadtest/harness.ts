@@ -28,12 +28,12 @@ export const log = (...parts: unknown[]) => console.log(...parts);
  * figures are read through the inspector, and `--cpu-prof` into `--cpu-prof=DIR` when the
  * benchmark was run with it (each process writes its profile there as it exits).
  */
-export function nodeOptions(options: { inspect?: boolean } = {}): string {
+export function nodeArgs(options: { inspect?: boolean } = {}): string[] {
   const parts: string[] = [];
   if (options.inspect) parts.push('--inspect=127.0.0.1:0');
   const profileDir = args.get('cpu-prof');
   if (profileDir) parts.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
-  return parts.join(' ');
+  return parts;
 }
 
 async function endProcess(proc: ChildProcess): Promise<void> {
@@ -90,13 +90,11 @@ export async function createBenchRun(name: string) {
     sockets,
     /** A node process with these roles, on a free port. */
     async start(roles: string, options: { inspect?: boolean; env?: Record<string, string> } = {}) {
-      const node = await spawnNode({
-        ...nodeEnv,
-        ROLES: roles,
-        PORT: String(await freePort()),
-        NODE_OPTIONS: nodeOptions(options),
-        ...options.env,
-      });
+      const node = await spawnNode(
+        { ...nodeEnv, ROLES: roles, PORT: String(await freePort()), ...options.env },
+        30_000,
+        nodeArgs(options),
+      );
       nodes.push(node);
       return node;
     },
@@ -107,11 +105,15 @@ export async function createBenchRun(name: string) {
     async startBare(mode: AdapterMode, channel: string) {
       const proc = spawn(
         process.execPath,
-        ['--import', 'tsx', new URL('./bare-gateway.ts', import.meta.url).pathname],
+        [
+          ...nodeArgs({ inspect: true }),
+          '--import',
+          'tsx',
+          new URL('./bare-gateway.ts', import.meta.url).pathname,
+        ],
         {
           env: {
             PATH: process.env.PATH ?? '',
-            NODE_OPTIONS: nodeOptions({ inspect: true }),
             REDIS_URL,
             BARE_ADAPTER: mode,
             BARE_CHANNEL: `${redisPrefix}${channel}`,

@@ -25,8 +25,10 @@ export interface NodeProcess {
 export async function spawnNode(
   env: Record<string, string>,
   timeoutMs = 30_000,
+  /** Node's own options before the script (e.g. `--cpu-prof`, not allowed in NODE_OPTIONS). */
+  execArgv: string[] = [],
 ): Promise<NodeProcess> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', 'main.ts'], {
+  const proc = spawn(process.execPath, [...execArgv, '--import', 'tsx', 'main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', ...baseTestEnv(), LOG_LEVEL: 'info', PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
