@@ -52,6 +52,26 @@ describe('access tokens', () => {
     });
   });
 
+  it('are still refused once expired after being verified while valid', async () => {
+    vi.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z'), toFake: ['Date'] });
+    const token = await signAccessToken(CLAIMS, SECRET, 10_000);
+    expect(await verifyAccessToken(token, SECRET)).toMatchObject(CLAIMS);
+    vi.setSystemTime(new Date('2026-03-01T12:00:09Z'));
+    expect(await verifyAccessToken(token, SECRET)).toMatchObject(CLAIMS);
+    vi.setSystemTime(new Date('2026-03-01T12:00:11Z'));
+    expect(await refusal(token)).toMatchObject({ message: 'access token expired' });
+  });
+
+  it('verified under one secret are still refused under another', async () => {
+    const token = await signAccessToken(CLAIMS, SECRET, 60_000);
+    expect(await verifyAccessToken(token, SECRET)).toMatchObject(CLAIMS);
+    expect(await refusal(token, OTHER)).toMatchObject({ message: 'invalid access token' });
+    // And a caller changing the claims it was handed changes nothing for the next one.
+    const first = await verifyAccessToken(token, SECRET);
+    first.userId = CLAIMS.sessionId;
+    expect(await verifyAccessToken(token, SECRET)).toMatchObject(CLAIMS);
+  });
+
   it('are refused when signed with another secret, tampered with, or not tokens at all', async () => {
     const token = await signAccessToken(CLAIMS, SECRET, 60_000);
     const [header, payload, signature] = token.split('.') as [string, string, string];

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, webcrypto } from 'node:crypto';
 import { errors as joseErrors, jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { AppError } from '../../core/errors.ts';
@@ -36,6 +36,31 @@ export async function signAccessToken(
 const payloadSchema = z.object({ sub: z.uuid(), sid: z.uuid(), exp: z.number() });
 
 /**
+ * Tokens this process has already verified, per secret. A client sends the same access
+ * token with every request and handshake for its whole life, and checking its HMAC through
+ * WebCrypto (an imported key and a thread-pool job each time) cost a loaded server node
+ * more than the rest of a small request. A signature check is a pure function of the token
+ * and the secret, so remembering its success is exact; expiry is checked again on every
+ * use, and whether the session is still live is not this function's business (see
+ * authenticate.ts). Bounded: past MAX_VERIFIED the oldest entries go.
+ */
+const verified = new WeakMap<Uint8Array, Map<string, VerifiedClaims>>();
+const MAX_VERIFIED = 100_000;
+/** The secret imported once as a WebCrypto key, for the tokens not yet verified. */
+const keys = new WeakMap<Uint8Array, Promise<webcrypto.CryptoKey>>();
+
+function keyFor(secret: Uint8Array): Promise<webcrypto.CryptoKey> {
+  let key = keys.get(secret);
+  if (!key) {
+    key = webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'verify',
+    ]);
+    keys.set(secret, key);
+  }
+  return key;
+}
+
+/**
  * Verifies signature, algorithm (HS256 only, so `alg: none` and key confusion
  * are refused), issuer, audience and expiry. Every failure is the same 401.
  */
@@ -43,8 +68,11 @@ export async function verifyAccessToken(
   token: string,
   secret: Uint8Array,
 ): Promise<VerifiedClaims> {
+  let known = verified.get(secret);
+  const claims = known?.get(token);
+  if (claims && claims.exp > Date.now() / 1000) return { ...claims };
   try {
-    const { payload } = await jwtVerify(token, secret, {
+    const { payload } = await jwtVerify(token, await keyFor(secret), {
       algorithms: ['HS256'],
       issuer: ISSUER,
       audience: AUDIENCE,
@@ -52,8 +80,17 @@ export async function verifyAccessToken(
     });
     const parsed = payloadSchema.safeParse(payload);
     if (!parsed.success) throw new AppError('unauthorized', 'invalid access token');
-    return { userId: parsed.data.sub, sessionId: parsed.data.sid, exp: parsed.data.exp };
+    const result = { userId: parsed.data.sub, sessionId: parsed.data.sid, exp: parsed.data.exp };
+    if (!known) {
+      known = new Map();
+      verified.set(secret, known);
+    }
+    known.delete(token);
+    known.set(token, result);
+    if (known.size > MAX_VERIFIED) known.delete(known.keys().next().value!);
+    return { ...result };
   } catch (err) {
+    if (claims) known?.delete(token);
     if (err instanceof AppError) throw err;
     const expired = err instanceof joseErrors.JWTExpired;
     throw new AppError('unauthorized', expired ? 'access token expired' : 'invalid access token');
