@@ -140,7 +140,8 @@ interface Measured {
   system: string;
   nodes: number;
   bursts: Array<RoundFigures & { cpu: number }>;
-  steady: Awaited<ReturnType<typeof sustained>>;
+  /** Absent with --seconds=0. */
+  steady?: Awaited<ReturnType<typeof sustained>>;
 }
 
 async function measure(system: System, urls: string[], audience: Audience, nodes: number) {
@@ -149,8 +150,8 @@ async function measure(system: System, urls: string[], audience: Audience, nodes
     await burst(system, fleet, 'warm');
     const bursts = [];
     for (let r = 0; r < ROUNDS; r++) bursts.push(await burst(system, fleet, `b${r}`));
-    const steady = await sustained(system, fleet, 's');
-    const m: Measured = { system: system.name, nodes, bursts, steady };
+    const steady = SECONDS > 0 ? await sustained(system, fleet, 's') : undefined;
+    const m: Measured = { system: system.name, nodes, bursts, ...(steady ? { steady } : {}) };
     report(m);
     return m;
   } finally {
@@ -174,6 +175,7 @@ function report(m: Measured) {
       `${b.cpu.toFixed(2)} s`,
     ]),
   );
+  if (!m.steady) return;
   const { figures, samples, startedAt } = m.steady;
   log(
     `\nsustained ${RATE} posts/s for ${SECONDS} s: ${fmt(figures.deliveries)} deliveries, ` +
@@ -365,9 +367,9 @@ function summary(results: Measured[]) {
       `${fmt(median(m.bursts.map((b) => b.p50)))} / ${fmt(p99)} ms`,
       `${(p99 / baseP99).toFixed(2)}×`,
       `${median(m.bursts.map((b) => b.cpu)).toFixed(2)} s`,
-      `${fmt(m.steady.figures.p50)} / ${fmt(m.steady.figures.p99)} ms`,
-      `${m.bursts.reduce((n, b) => n + b.missing, 0) + m.steady.figures.missing} / ` +
-        `${m.bursts.reduce((n, b) => n + b.duplicates, 0) + m.steady.figures.duplicates}`,
+      m.steady ? `${fmt(m.steady.figures.p50)} / ${fmt(m.steady.figures.p99)} ms` : '–',
+      `${m.bursts.reduce((n, b) => n + b.missing, 0) + (m.steady?.figures.missing ?? 0)} / ` +
+        `${m.bursts.reduce((n, b) => n + b.duplicates, 0) + (m.steady?.figures.duplicates ?? 0)}`,
     ]);
   }
   printTable(
