@@ -1,20 +1,31 @@
 import { z } from 'zod';
+import type { Notification } from '../contract/index.ts';
 import { EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
-import { insertPostNotifications, notificationOf } from '../domain/notifications/queries.ts';
+import {
+  insertPostNotificationRows,
+  insertPostNotifications,
+  notificationOf,
+  type PostNotificationRow,
+} from '../domain/notifications/queries.ts';
 import {
   activeFollowersBetween,
-  followerCount,
+  activeFollowersOf,
   followerPageBounds,
+  postAudiences,
 } from '../domain/social/queries.ts';
 import { findActiveUser } from '../domain/users/queries.ts';
-import { toUser } from '../domain/users/user-rows.ts';
+import { toUser, type UserRow } from '../domain/users/user-rows.ts';
+import { batchedPerDeps } from './batches.ts';
 import { parseStreamEvent } from './events.ts';
 import type { StreamWorker } from './stream-worker.ts';
 
 /** Rooms per emitted message: one Redis publish reaches this many followers. */
 const ROOMS_PER_EMIT = 1000;
+
+/** `post.created` messages per read, all handled at once and fanned out as one batch. */
+const POSTS_PER_BATCH = 32;
 
 const Chunk = z.object({
   eventId: z.string(),
@@ -60,53 +71,142 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
     postId: chunk.postId,
     createdAt: chunk.createdAt,
   });
-  for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
-    const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
-    deps.emitter.to(rooms).emit('notification', notification);
-  }
+  pushToFollowers(deps, recipients, notification);
   await insertPostNotifications(sql, { recipients, ...chunk });
   return recipients.length;
 }
 
+/** One notification to many followers' rooms, built once, one publish per ROOMS_PER_EMIT rooms. */
+function pushToFollowers(
+  deps: Pick<Deps, 'emitter'>,
+  recipients: readonly string[],
+  notification: Notification,
+): void {
+  for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
+    const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
+    deps.emitter.to(rooms).emit('notification', notification);
+  }
+}
+
+type PostCreated = Omit<Chunk, 'from' | 'to'>;
+
+/** What the batch did with a post: told its followers, or left it to the chunk stream. */
+type Outcome = 'done' | 'chunks';
+
 /**
- * `post.created` → the author's followers. Up to one chunk's worth is done
- * right here; a larger audience is cut into chunks of FANOUT_CHUNK_SIZE
- * followers (boundaries from one index scan) and queued on the chunk stream,
- * where every fan-out consumer takes its share: one author with 100k
- * followers does not hold up other authors' posts.
+ * The fan-out of the posts one read brought, together, in three statements
+ * however many posts there are: what each post's fan-out needs to know (does
+ * the post still exist, the author's row, the author's audience), the live
+ * followers of every author whose audience fits in one chunk, and all their
+ * inbox rows in one insert. The pushes go between the last two, as in
+ * fanoutChunk and for the same reason. A post whose author has a larger
+ * audience is answered 'chunks': its own handle() queues the chunks, so one
+ * popular author neither holds up nor fails the others' messages.
+ */
+async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<Outcome[]> {
+  const size = deps.config.streams.fanoutChunkSize;
+  const audiences = await postAudiences(deps.sql, posts, size);
+  const outcomes: Outcome[] = [];
+  const toTell: Array<{ post: PostCreated; author: UserRow }> = [];
+  // The same event twice in one read (a redelivery beside its first delivery) is told once.
+  const seen = new Set<string>();
+  posts.forEach((post, i) => {
+    const { postExists, author, followers } = audiences[i]!;
+    // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
+    const gone = !postExists || !author;
+    const large = followers > size;
+    outcomes.push(large && !gone ? 'chunks' : 'done');
+    if (large || gone || seen.has(post.eventId)) return;
+    seen.add(post.eventId);
+    toTell.push({ post, author });
+  });
+  if (toTell.length === 0) return outcomes;
+
+  const edges = await activeFollowersOf(
+    deps.sql,
+    toTell.map((t) => t.post.authorId),
+  );
+  const followersOf = new Map<string, string[]>();
+  for (const { authorId, followerId } of edges) {
+    const list = followersOf.get(authorId);
+    if (list) list.push(followerId);
+    else followersOf.set(authorId, [followerId]);
+  }
+  const rows: PostNotificationRow[] = [];
+  for (const { post, author } of toTell) {
+    const recipients = followersOf.get(post.authorId) ?? [];
+    if (recipients.length === 0) continue;
+    const notification = notificationOf({
+      id: post.eventId,
+      type: 'post',
+      actor: toUser(author),
+      postId: post.postId,
+      createdAt: post.createdAt,
+    });
+    pushToFollowers(deps, recipients, notification);
+    for (const userId of recipients) {
+      rows.push({
+        userId,
+        id: post.eventId,
+        actorId: post.authorId,
+        postId: post.postId,
+        createdAt: post.createdAt,
+      });
+    }
+  }
+  await insertPostNotificationRows(deps.sql, rows);
+  return outcomes;
+}
+
+const fanOutWithOthers = batchedPerDeps<PostCreated, Outcome>({
+  maxBatchSize: POSTS_PER_BATCH,
+  run: fanOutPosts,
+});
+
+/** Cuts a large audience into chunks (boundaries from one index scan) on the chunk stream. */
+async function queueChunks(deps: Deps, post: PostCreated): Promise<void> {
+  const size = deps.config.streams.fanoutChunkSize;
+  const bounds = await followerPageBounds(deps.sql, post.authorId, size);
+  const edges = [null, ...bounds, null];
+  const pipeline = deps.redis.pipeline();
+  for (let i = 0; i + 1 < edges.length; i++) {
+    pipeline.xadd(
+      FANOUT_STREAM,
+      '*',
+      'chunk',
+      JSON.stringify({ ...post, from: edges[i], to: edges[i + 1] }),
+    );
+  }
+  const results = (await pipeline.exec()) ?? [];
+  const failed = results.find(([err]) => err);
+  if (failed) throw failed[0];
+}
+
+/**
+ * `post.created` → the author's followers. The posts of one read are handled
+ * at once (concurrency = batch) and fanned out together by fanOutPosts; other
+ * events are done at once. Up to one chunk's worth of followers is told right
+ * there; a larger audience is cut into chunks of FANOUT_CHUNK_SIZE followers
+ * queued on the chunk stream, where every fan-out consumer takes its share: one
+ * author with 100k followers does not hold up other authors' posts. A failed
+ * batch fails each of its messages; the consumer retries them one by one.
  */
 export const postFanout: StreamWorker = {
   group: 'fanout',
   stream: EVENTS_STREAM,
+  batch: POSTS_PER_BATCH,
+  concurrency: POSTS_PER_BATCH,
   async handle(message, deps) {
     const { eventId, outboxId, event } = parseStreamEvent(message);
     if (event.type !== 'post.created') return;
-    const size = deps.config.streams.fanoutChunkSize;
-    const base = {
+    const post: PostCreated = {
       eventId,
       ...(outboxId ? { outboxId } : {}),
       postId: event.postId,
       authorId: event.authorId,
       createdAt: event.createdAt,
     };
-    if ((await followerCount(deps.sql, event.authorId)) <= size) {
-      await fanoutChunk(deps, { ...base, from: null, to: null });
-      return;
-    }
-    const bounds = await followerPageBounds(deps.sql, event.authorId, size);
-    const edges = [null, ...bounds, null];
-    const pipeline = deps.redis.pipeline();
-    for (let i = 0; i + 1 < edges.length; i++) {
-      pipeline.xadd(
-        FANOUT_STREAM,
-        '*',
-        'chunk',
-        JSON.stringify({ ...base, from: edges[i], to: edges[i + 1] }),
-      );
-    }
-    const results = (await pipeline.exec()) ?? [];
-    const failed = results.find(([err]) => err);
-    if (failed) throw failed[0];
+    if ((await fanOutWithOthers(deps, post)) === 'chunks') await queueChunks(deps, post);
   },
 };
 

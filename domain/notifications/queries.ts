@@ -216,3 +216,37 @@ export async function findNotification(
     where n.user_id = ${userId} and n.id = ${id}`;
   return row;
 }
+
+/** One inbox row of a post's notification (insertPostNotificationRows). */
+export interface PostNotificationRow {
+  userId: string;
+  /** The event's id. */
+  id: string;
+  actorId: string;
+  postId: string;
+  createdAt: string;
+}
+
+/**
+ * The inbox rows of many posts' notifications in one statement (parallel arrays,
+ * unnested). As insertPostNotifications: no row for a post gone by now or from an
+ * author whose account is gone, checked per row; idempotent per (user, event).
+ */
+export async function insertPostNotificationRows(
+  sql: Sql,
+  rows: readonly PostNotificationRow[],
+): Promise<number> {
+  if (rows.length === 0) return 0;
+  const res = await sql`
+    insert into notifications (user_id, id, type, actor_id, post_id, created_at)
+    select r.user_id, r.id, 'post', r.actor_id, r.post_id, r.created_at
+    from unnest(
+      ${rows.map((r) => r.userId)}::uuid[], ${rows.map((r) => r.id)}::uuid[],
+      ${rows.map((r) => r.actorId)}::uuid[], ${rows.map((r) => r.postId)}::uuid[],
+      ${rows.map((r) => r.createdAt)}::timestamptz[]
+    ) as r(user_id, id, actor_id, post_id, created_at)
+    where exists (select 1 from posts p where p.id = r.post_id)
+      and exists (select 1 from users u where u.id = r.actor_id and u.deleted_at is null)
+    on conflict (user_id, id) do nothing`;
+  return res.count;
+}

@@ -118,3 +118,59 @@ export async function activeFollowersBetween(
       ${to ? sql`and f.follower_id <= ${to}` : sql``}`;
   return rows.map((r) => r.id);
 }
+
+/** What a post's fan-out needs to know about it, read for many posts at once (postAudiences). */
+export interface PostAudience {
+  /** False once the post is deleted: nobody is told of it any more. */
+  postExists: boolean;
+  /** The author's row while the account is active (the notification's actor), else null. */
+  author: UserRow | null;
+  /** The author's followers, counted up to `countUpTo` + 1 (enough to tell "more than"). */
+  followers: number;
+}
+
+/**
+ * For each (post, author) pair, in the order given, in one statement: whether the
+ * post still exists, the author's active row and how many follow the author.
+ * The count stops past `countUpTo`: callers only ask whether an audience fits in
+ * one page, and an author with 100k followers then costs a page, not 100k, to count.
+ */
+export async function postAudiences(
+  sql: Sql,
+  posts: ReadonlyArray<{ postId: string; authorId: string }>,
+  countUpTo: number,
+): Promise<PostAudience[]> {
+  if (posts.length === 0) return [];
+  const rows = await sql<
+    Array<Nullable<UserRow> & { n: number; postExists: boolean; followers: number }>
+  >`
+    select b.n::int as n,
+      exists (select 1 from posts p where p.id = b.post_id) as "postExists",
+      (select count(*)::int from (
+        select 1 from follows f where f.followee_id = b.author_id limit ${countUpTo + 1}
+      ) capped) as followers,
+      ${sql.unsafe(userColumns('u'))}
+    from unnest(${posts.map((p) => p.postId)}::uuid[], ${posts.map((p) => p.authorId)}::uuid[])
+      with ordinality as b(post_id, author_id, n)
+    left join users u on u.id = b.author_id and u.deleted_at is null
+    order by b.n`;
+  return rows.map(({ n: _n, postExists, followers, ...user }) => ({
+    postExists,
+    followers,
+    author: user.id === null ? null : (user as UserRow),
+  }));
+}
+
+type Nullable<T> = { [K in keyof T]: T[K] | null };
+
+/** The live followers of each of these authors, as (author, follower) pairs, in one statement. */
+export async function activeFollowersOf(
+  sql: Sql,
+  authorIds: readonly string[],
+): Promise<Array<{ authorId: string; followerId: string }>> {
+  if (authorIds.length === 0) return [];
+  return sql<Array<{ authorId: string; followerId: string }>>`
+    select f.followee_id as "authorId", f.follower_id as "followerId"
+    from follows f join users u on u.id = f.follower_id and u.deleted_at is null
+    where f.followee_id = any(${[...new Set(authorIds)]}::uuid[])`;
+}
