@@ -4,8 +4,11 @@ import { z } from 'zod';
 import { MapSubscribePayload, NotificationsSyncPayload } from '../contract/index.ts';
 import { AppError } from '../core/errors.ts';
 import { on } from './events.ts';
+import type { AppSocket } from './socket-events.ts';
 
 const logger = pino({ level: 'silent' });
+/** The socket members a handler and the wrapper read. */
+const socket = { id: 'sock-1', data: { userId: 'user-1' } } as unknown as AppSocket;
 const Renew = z.object({ token: z.string().min(1) });
 
 describe('on (the validation wrapper)', () => {
@@ -13,10 +16,10 @@ describe('on (the validation wrapper)', () => {
     const handle = vi.fn(async ({ token }: { token: string }) => ({ expiresAt: token }));
     const renew = on('auth:renew', Renew, handle);
     expect(renew.event).toBe('auth:renew');
-    expect(await renew.run({ token: 'x', extra: 1 }, logger)).toEqual({
+    expect(await renew.run({ token: 'x', extra: 1 }, socket, logger)).toEqual({
       data: { expiresAt: 'x' },
     });
-    expect(handle).toHaveBeenCalledWith({ token: 'x' });
+    expect(handle).toHaveBeenCalledWith({ token: 'x' }, socket);
   });
 
   it('reads a null payload (how socket.io sends undefined) as no payload', async () => {
@@ -24,17 +27,17 @@ describe('on (the validation wrapper)', () => {
       expect(payload).toEqual({});
       return { items: [], hasMore: false };
     });
-    expect(await sync.run(null, logger)).toEqual({ data: { items: [], hasMore: false } });
+    expect(await sync.run(null, socket, logger)).toEqual({ data: { items: [], hasMore: false } });
   });
 
   it('answers a malformed payload with the first issue and its path, without running the handler', async () => {
     const handle = vi.fn(async () => ({ expiresAt: '' }));
     const renew = on('auth:renew', Renew, handle);
-    const res = await renew.run({ token: '' }, logger);
+    const res = await renew.run({ token: '' }, socket, logger);
     expect(res).toEqual({
       error: { code: 'validation_failed', message: expect.stringMatching(/^token: /) },
     });
-    expect(await renew.run('not an object', logger)).toMatchObject({
+    expect(await renew.run('not an object', socket, logger)).toMatchObject({
       error: { code: 'validation_failed' },
     });
     expect(handle).not.toHaveBeenCalled();
@@ -45,7 +48,7 @@ describe('on (the validation wrapper)', () => {
     const refused = on('auth:renew', Renew, async () => {
       throw new AppError('forbidden', 'the token belongs to another user');
     });
-    expect(await refused.run({ token: 't' }, logger)).toEqual({
+    expect(await refused.run({ token: 't' }, socket, logger)).toEqual({
       error: { code: 'forbidden', message: 'the token belongs to another user' },
     });
     expect(error).not.toHaveBeenCalled();
@@ -53,16 +56,20 @@ describe('on (the validation wrapper)', () => {
     const broken = on('auth:renew', Renew, async () => {
       throw new Error('secret detail');
     });
-    expect(await broken.run({ token: 't' }, logger)).toEqual({
+    expect(await broken.run({ token: 't' }, socket, logger)).toEqual({
       error: { code: 'internal', message: 'internal error' },
     });
     expect(error).toHaveBeenCalledOnce();
-    expect(error.mock.calls[0]?.[0]).toMatchObject({ event: 'auth:renew' });
+    expect(error.mock.calls[0]?.[0]).toMatchObject({
+      event: 'auth:renew',
+      userId: 'user-1',
+      socket: 'sock-1',
+    });
   });
 
   it('takes any payload when the schema does', async () => {
     const leave = on('map:unsubscribe', z.unknown(), async () => ({}));
-    expect(await leave.run('anything', logger)).toEqual({ data: {} });
+    expect(await leave.run('anything', socket, logger)).toEqual({ data: {} });
   });
 });
 
@@ -79,6 +86,11 @@ export function typeChecks() {
   on('notifications:sync', NotificationsSyncPayload, async () => ({ items: [] }));
   // @ts-expect-error the handler reads a field the schema does not give
   on('auth:renew', Renew, async ({ tokn }) => ({ expiresAt: String(tokn) }));
-  // The schemas the gateway uses fit their events.
-  on('map:subscribe', MapSubscribePayload, async () => ({ resolution: 0, cells: [] }));
+  // @ts-expect-error the handler's second argument is the socket, not a string
+  on('auth:renew', Renew, async (_payload, socket: string) => ({ expiresAt: socket }));
+  // The schemas the gateway uses fit their events, and the handler is given the socket.
+  on('map:subscribe', MapSubscribePayload, async (_payload, socket) => ({
+    resolution: socket.data.exp,
+    cells: [],
+  }));
 }

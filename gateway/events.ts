@@ -2,12 +2,16 @@ import type { z } from 'zod';
 import type { Ack, ClientToServerEvents } from '../contract/index.ts';
 import { toAppError } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
+import type { AppSocket } from './socket-events.ts';
 
 /**
  * The one validation wrapper of the gateway. A handler module declares each event it
  * answers with `on(event, schema, handle)`; the event map of the contract types all three,
  * so a misspelt event, a schema that does not read the event's payload, or an answer that
  * is not the event's ack shape fails to compile.
+ *
+ * A registration is made once per node, not per socket: the handler is given the socket
+ * that sent the event, and keeps what it needs of that socket in `socket.data`.
  */
 
 export type ClientEvent = keyof ClientToServerEvents;
@@ -55,24 +59,25 @@ export interface PayloadMismatch<E extends ClientEvent> {
   'the schema does not read the payload the contract gives': E;
 }
 
-/** One event a socket answers; the type of its payload and answer is checked where it is made. */
+/** One event the node's sockets answer; the type of its payload and answer is checked where it is made. */
 export interface Registration {
   readonly event: ClientEvent;
   /**
-   * Validates the raw payload and runs the handler: resolves to the ack, never rejects
-   * (a malformed payload or a failing handler is an `{ error }`).
+   * Validates the raw payload and runs the handler for `socket`: resolves to the ack, never
+   * rejects (a malformed payload or a failing handler is an `{ error }`, a fault logged on
+   * `logger` with the socket's user and id).
    */
-  run(raw: unknown, logger: Logger): Promise<Ack<unknown>>;
+  run(raw: unknown, socket: AppSocket, logger: Logger): Promise<Ack<unknown>>;
 }
 
 export function on<E extends ClientEvent, S extends z.ZodType>(
   event: E,
   schema: S & (Fits<z.input<S>, ClientPayload<E>> extends true ? unknown : PayloadMismatch<E>),
-  handle: (payload: z.output<S>) => Promise<AckData<E>>,
+  handle: (payload: z.output<S>, socket: AppSocket) => Promise<AckData<E>>,
 ): Registration {
   return {
     event,
-    async run(raw, logger) {
+    async run(raw, socket, logger) {
       // socket.io sends an undefined payload as null: the same thing to us.
       const parsed = schema.safeParse(raw === null ? undefined : raw);
       if (!parsed.success) {
@@ -86,10 +91,17 @@ export function on<E extends ClientEvent, S extends z.ZodType>(
         };
       }
       try {
-        return { data: await handle(parsed.data) };
+        return { data: await handle(parsed.data, socket) };
       } catch (err) {
         const e = toAppError(err);
-        if (e.report) logger.error({ err: e.cause ?? e, event }, 'socket event failed');
+        if (e.report) {
+          // The socket's bindings are written only here, when something is logged: a
+          // child logger per socket would cost every connection its memory.
+          logger.error(
+            { err: e.cause ?? e, event, userId: socket.data.userId, socket: socket.id },
+            'socket event failed',
+          );
+        }
         return { error: { code: e.code, message: e.message } };
       }
     },

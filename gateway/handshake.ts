@@ -30,8 +30,10 @@ export function explainRefusedTransports(io: Server, logger: Deps['logger']): vo
 
 /**
  * Admission: the access token in `auth.token`, verified like an HTTP request's, its session
- * checked against PostgreSQL. The client sees `connect_error` "unauthorized", or
- * "unavailable" when this node is draining or a dependency is down (worth a retry).
+ * checked like an HTTP request's too, through the node's session cache (see
+ * domain/auth/authenticate.ts for why that is safe for a socket). The client sees
+ * `connect_error` "unauthorized", or "unavailable" when this node is draining or a
+ * dependency is down (worth a retry).
  */
 export function admitConnections(
   deps: Pick<Deps, 'sql' | 'config' | 'sessions' | 'metrics'>,
@@ -46,7 +48,7 @@ export function admitConnections(
       return next(new Error('unauthorized'));
     }
     try {
-      const claims = await authenticate(deps, token, { fresh: true });
+      const claims = await authenticate(deps, token);
       socket.data = { userId: claims.userId, sessionId: claims.sessionId, exp: claims.exp };
       next();
     } catch (err) {

@@ -8,6 +8,10 @@ export interface SocketData {
   sessionId: string;
   /** Access token expiry, seconds since the epoch. */
   exp: number;
+  /** The socket's flood budget, from its first event on (see `takeEvent`). */
+  flood?: FloodBudget;
+  /** How many map subscribes and unsubscribes it sent (gateway/handlers/map.ts). */
+  mapRequests?: number;
 }
 
 export type AppSocket = Socket<
@@ -24,36 +28,47 @@ export type AppServer = Server<
   SocketData
 >;
 
-/** A family of events (one handler module), set up per connection with its own state. */
-export type HandlerFamily = (socket: AppSocket) => Registration[];
+/**
+ * A family of events (one handler module), made once per node: its handlers are given the
+ * socket, and what they keep per socket lives in `socket.data`. Nothing here is made per
+ * connection, since every byte a connection holds is multiplied by the node's sockets.
+ */
+export interface HandlerFamily {
+  readonly events: readonly Registration[];
+  /** Called as a socket is admitted, before it can send anything. */
+  readonly connected?: (socket: AppSocket) => void;
+  readonly disconnected?: (socket: AppSocket) => void;
+}
 
 export type FloodVerdict = 'ok' | 'limited' | 'disconnect';
 
-/**
- * A token bucket per socket: `rate` events a second, bursts of twice that.
- * A client that keeps flooding after being told is disconnected.
- */
-export function createFloodGuard(rate: number, now: () => number = Date.now) {
-  let tokens = rate * 2;
-  let last = now();
-  let strikes = 0;
-  return {
-    take(): FloodVerdict {
-      const at = now();
-      tokens = Math.min(rate * 2, tokens + ((at - last) / 1000) * rate);
-      last = at;
-      if (tokens >= 1) {
-        tokens -= 1;
-        strikes = Math.max(0, strikes - 0.1);
-        return 'ok';
-      }
-      strikes += 1;
-      return strikes > rate * 2 ? 'disconnect' : 'limited';
-    },
-  };
+/** A token bucket: `rate` events a second, bursts of twice that (see `takeEvent`). */
+export interface FloodBudget {
+  tokens: number;
+  /** When it was last drawn on, ms since the epoch. */
+  last: number;
+  strikes: number;
 }
 
-export type FloodGuard = ReturnType<typeof createFloodGuard>;
+export function floodBudget(rate: number, now: number = Date.now()): FloodBudget {
+  return { tokens: rate * 2, last: now, strikes: 0 };
+}
+
+/**
+ * Draws one event on a socket's budget. A client that keeps flooding after being told is
+ * disconnected.
+ */
+export function takeEvent(budget: FloodBudget, rate: number, now: number = Date.now()) {
+  budget.tokens = Math.min(rate * 2, budget.tokens + ((now - budget.last) / 1000) * rate);
+  budget.last = now;
+  if (budget.tokens >= 1) {
+    budget.tokens -= 1;
+    budget.strikes = Math.max(0, budget.strikes - 0.1);
+    return 'ok' satisfies FloodVerdict;
+  }
+  budget.strikes += 1;
+  return (budget.strikes > rate * 2 ? 'disconnect' : 'limited') satisfies FloodVerdict;
+}
 
 const RATE_LIMITED = { code: 'rate_limited', message: 'too many events; slow down' };
 
@@ -71,39 +86,55 @@ function takeAck(args: unknown[]): (res: Ack<unknown>) => void {
 }
 
 /**
- * Serves the registered events on a socket, and answers every other one with `not_found`.
- * Nothing a client sends can throw past this point: a malformed payload, a missing ack or a
- * failing handler is an error ack (or nothing), never a dropped connection or a crashed node.
- * Every event, known or not, counts against the socket's flood budget.
+ * Serves the registered events on every socket of the node, and answers every other one
+ * with `not_found`. Nothing a client sends can throw past this point: a malformed payload,
+ * a missing ack or a failing handler is an error ack (or nothing), never a dropped
+ * connection or a crashed node. Every event, known or not, counts against the socket's
+ * flood budget.
+ *
+ * One listener per socket, shared by all of them (`onAny` calls it with the socket as
+ * `this`), dispatching through one map for the node: a socket costs a slot in its any-
+ * listener list, not a closure per event.
  */
-export function serveEvents(
-  socket: AppSocket,
+export function createEventServer(
   registrations: readonly Registration[],
-  guard: FloodGuard,
-  logger: Logger,
-): void {
-  const admit = (reply: (res: Ack<unknown>) => void) => {
-    const verdict = guard.take();
-    if (verdict === 'ok') return true;
-    reply({ error: RATE_LIMITED });
-    if (verdict === 'disconnect') socket.disconnect(true);
-    return false;
-  };
+  options: { eventsPerSecond: number; logger: Logger; now?: () => number },
+) {
+  const { eventsPerSecond: rate, logger, now = Date.now } = options;
+  const byEvent = new Map<string, Registration>();
   for (const registration of registrations) {
-    socket.on(registration.event, async (...args: unknown[]) => {
-      const reply = takeAck(args);
-      if (admit(reply)) reply(await registration.run(args[0], logger));
-    });
+    if (byEvent.has(registration.event)) {
+      throw new Error(`two handlers for the socket event ${registration.event}`);
+    }
+    byEvent.set(registration.event, registration);
   }
-  // The names come from the registrations, so a new handler is never answered `not_found`.
-  const known = new Set<string>(registrations.map((r) => r.event));
-  socket.onAny((event: string, ...args: unknown[]) => {
-    if (known.has(event)) return;
+
+  function dispatch(this: AppSocket, event: unknown, ...args: unknown[]): void {
     const reply = takeAck(args);
-    if (admit(reply)) {
+    // The budget starts full, as it would be at any later moment: made at the first event,
+    // a socket that never sends one never holds it.
+    const at = now();
+    this.data.flood ??= floodBudget(rate, at);
+    const verdict = takeEvent(this.data.flood, rate, at);
+    if (verdict !== 'ok') {
+      reply({ error: RATE_LIMITED });
+      if (verdict === 'disconnect') this.disconnect(true);
+      return;
+    }
+    const registration = typeof event === 'string' ? byEvent.get(event) : undefined;
+    if (!registration) {
       reply({
         error: { code: 'not_found', message: `unknown event ${String(event).slice(0, 64)}` },
       });
+      return;
     }
-  });
+    void registration.run(args[0], this, logger).then(reply);
+  }
+
+  return {
+    /** Starts answering a socket's events. */
+    serve(socket: AppSocket): void {
+      socket.onAny(dispatch);
+    },
+  };
 }

@@ -8,9 +8,18 @@ import { type VerifiedClaims, verifyAccessToken } from './tokens.ts';
  * not revoked by reuse detection, its user not deleted). The HTTP routes (through
  * core/http/auth.ts) and the socket handshake both go through here.
  *
- * HTTP requests may be answered from the node's session cache (revocations
- * reach every node within a moment, see core/session-cache.ts); a socket, which
- * lives for long once admitted, is always checked against PostgreSQL (`fresh`).
+ * Both may be answered from the node's session cache (core/session-cache.ts): a
+ * revocation is committed, then announced on a Redis channel every node hears
+ * before the revoking request is answered, the revoking node forgets the session
+ * first, and a node uses its memory only while it is subscribed (emptied on every
+ * resubscription). So a handshake refused "at once" after a logout is refused by
+ * any node, and a node that cannot hear revocations asks PostgreSQL every time.
+ * A socket admitted from memory is no riskier than one admitted from PostgreSQL a
+ * moment earlier: whatever happens to its session later, the session's room
+ * disconnects it on logout, and the gateway's session sweep
+ * (gateway/session-sweep.ts) closes it if the announcement was lost.
+ *
+ * `fresh` skips the cache (a socket's `auth:renew`, which extends a socket's life).
  */
 export async function authenticate(
   deps: Pick<Deps, 'sql' | 'config' | 'sessions'>,

@@ -3,6 +3,7 @@ import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authenticate } from '../../domain/auth/authenticate.ts';
 import { on } from '../events.ts';
+import { createExpirySchedule } from '../expiry-schedule.ts';
 import type { AppSocket, HandlerFamily } from '../socket-events.ts';
 
 /**
@@ -10,10 +11,12 @@ import type { AppSocket, HandlerFamily } from '../socket-events.ts';
  * with `auth:renew`: the client is told (`auth:expiring`) and disconnected.
  */
 export function authHandlers(deps: Pick<Deps, 'sql' | 'config' | 'sessions'>): HandlerFamily {
-  return (socket) => {
-    const expiry = expiryTimer(socket);
-    return [
-      on('auth:renew', AuthRenewPayload, async ({ token }) => {
+  const expiry = createExpirySchedule(expire);
+  return {
+    events: [
+      on('auth:renew', AuthRenewPayload, async ({ token }, socket) => {
+        // Asked of PostgreSQL, not the session cache: a renewal is rare (once per access
+        // token) and extends an admitted socket's life.
         const claims = await authenticate(deps, token, { fresh: true });
         if (claims.userId !== socket.data.userId)
           throw new AppError('forbidden', 'the token belongs to another user');
@@ -24,33 +27,19 @@ export function authHandlers(deps: Pick<Deps, 'sql' | 'config' | 'sessions'>): H
           void socket.leave(sessionRoom(current));
           void socket.join(sessionRoom(claims.sessionId));
         }
+        expiry.remove(socket);
         socket.data.sessionId = claims.sessionId;
         socket.data.exp = claims.exp;
-        expiry.arm();
+        expiry.add(socket);
         return { expiresAt: new Date(claims.exp * 1000).toISOString() };
       }),
-    ];
+    ],
+    connected: (socket) => expiry.add(socket),
+    disconnected: (socket) => expiry.remove(socket),
   };
 }
 
-/** Disconnects the socket when `socket.data.exp` passes; armed now and again on each renewal. */
-function expiryTimer(socket: AppSocket) {
-  let timer: NodeJS.Timeout | undefined;
-  const arm = () => {
-    clearTimeout(timer);
-    const ms = socket.data.exp * 1000 - Date.now();
-    timer = setTimeout(
-      () => {
-        socket.emit('auth:expiring', {
-          expiresAt: new Date(socket.data.exp * 1000).toISOString(),
-        });
-        socket.disconnect(true);
-      },
-      Math.max(0, ms),
-    );
-    timer.unref();
-  };
-  arm();
-  socket.on('disconnect', () => clearTimeout(timer));
-  return { arm };
+function expire(socket: AppSocket): void {
+  socket.emit('auth:expiring', { expiresAt: new Date(socket.data.exp * 1000).toISOString() });
+  socket.disconnect(true);
 }

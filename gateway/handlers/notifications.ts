@@ -9,11 +9,13 @@ const SYNC_LIMIT = 500;
 
 /** `notifications:sync`: what a client missed while away, after the last one it has. */
 export function notificationHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
-  return (socket) => [
-    on('notifications:sync', NotificationsSyncPayload, async ({ after }) => {
-      const { userId } = socket.data;
-      const { rows, hasMore } = await notificationsAfter(deps.sql, userId, after, SYNC_LIMIT);
-      return { items: rows.map(toNotification), hasMore };
-    }),
-  ];
+  return {
+    events: [
+      on('notifications:sync', NotificationsSyncPayload, async ({ after }, socket) => {
+        const { userId } = socket.data;
+        const { rows, hasMore } = await notificationsAfter(deps.sql, userId, after, SYNC_LIMIT);
+        return { items: rows.map(toNotification), hasMore };
+      }),
+    ],
+  };
 }
