@@ -1,4 +1,5 @@
 import { EVENTS_STREAM } from '../contract/index.ts';
+import type { TxSql } from '../core/db.ts';
 import { findPost, toPost } from '../domain/board/post-reads.ts';
 import { MAP_RESOLUTIONS, roomsForCells } from '../domain/map/geo.ts';
 import { syncMapPoint } from '../domain/map/queries.ts';
@@ -29,24 +30,33 @@ export const liveMap: StreamWorker = {
       event.type !== 'post.deleted'
     )
       return;
-    await syncMapPoint(deps.sql, event.postId, async (before, after, tx) => {
-      const moved = !before || !after || before.cells.some((c, i) => c !== after.cells[i]);
-      if (!moved) return;
-      if (before) {
-        deps.emitter
-          .to(roomsForCells(before.cells))
-          .emit('map:retract', { postId: event.postId, cells: byResolution(before.cells) });
-      }
-      if (!after) return;
-      // Read as nobody in particular: the public point, as every watcher may see it.
-      const row = await findPost(tx, event.postId, null);
-      const post = row ? toPost(row, deps.config.mediaPublicUrl) : undefined;
-      if (!post?.location) return;
-      deps.emitter.to(roomsForCells(after.cells)).emit('map:sighting', {
-        post,
-        cell: post.cell ?? after.cells.at(-1)!,
-        cells: byResolution(after.cells),
-      });
+    const { postId } = event;
+    // Read as nobody in particular: the public point, as every watcher may see it.
+    const readPost = (tx: TxSql) => findPost(tx, postId, null);
+    // A post located when its event was written most likely gets a sighting: read it
+    // with the map's own reads, in their round trip. Any other is read only if it
+    // turns out to need a push (located since), so a post without a place costs nothing more.
+    const prefetch = event.type !== 'post.deleted' && event.publicCell !== null;
+    await syncMapPoint(deps.sql, postId, {
+      read: prefetch ? readPost : undefined,
+      async onChange(before, after, tx, prefetched) {
+        const moved = !before || !after || before.cells.some((c, i) => c !== after.cells[i]);
+        if (!moved) return;
+        if (before) {
+          deps.emitter
+            .to(roomsForCells(before.cells))
+            .emit('map:retract', { postId, cells: byResolution(before.cells) });
+        }
+        if (!after) return;
+        const row = prefetch ? prefetched : await readPost(tx);
+        const post = row ? toPost(row, deps.config.mediaPublicUrl) : undefined;
+        if (!post?.location) return;
+        deps.emitter.to(roomsForCells(after.cells)).emit('map:sighting', {
+          post,
+          cell: post.cell ?? after.cells.at(-1)!,
+          cells: byResolution(after.cells),
+        });
+      },
     });
   },
 };
