@@ -52,7 +52,7 @@ type Post = (a: number, tag: string) => Promise<Sent>;
 interface System {
   name: string;
   /** The processes whose CPU a burst costs (nodes, and PostgreSQL's and Redis's for ours). */
-  pids: () => Promise<number[]>;
+  pids: () => Promise<Record<string, number[]>>;
   post: Post;
   /** Consumer groups' lag and pending, for the sustained run (ours only). */
   groups?: () => Promise<Record<string, { lag: number; pending: number }>>;
@@ -82,15 +82,20 @@ async function redisPid(): Promise<number> {
 
 async function burst(system: System, fleet: Fleet, tag: string) {
   await fleet.reset();
-  const pids = await system.pids();
-  const cpu = cpuSeconds(pids);
+  const pids = Object.entries(await system.pids());
+  const cpu = pids.map(([, group]) => cpuSeconds(group));
   const sent = await Promise.all(
     Array.from({ length: BURST_AUTHORS }, (_, a) => system.post(a, `${tag}-${a}`)),
   );
   const expected = sent.reduce((n, s) => n + s.expected, 0);
   await fleet.expect(expected, 30_000);
   const figures = figuresOf(sent, await fleet.report());
-  return { ...figures, cpu: cpuSeconds(pids) - cpu };
+  const used = pids.map(([name, group], i) => [name, cpuSeconds(group) - cpu[i]!] as const);
+  return {
+    ...figures,
+    cpu: used.reduce((sum, [, seconds]) => sum + seconds, 0),
+    cpuBy: used.map(([name, seconds]) => `${name} ${seconds.toFixed(2)}`).join(', '),
+  };
 }
 
 async function sustained(system: System, fleet: Fleet, tag: string) {
@@ -139,7 +144,7 @@ async function connectFleet(urls: string[], audience: Audience) {
 interface Measured {
   system: string;
   nodes: number;
-  bursts: Array<RoundFigures & { cpu: number }>;
+  bursts: Array<RoundFigures & { cpu: number; cpuBy: string }>;
   /** Absent with --seconds=0. */
   steady?: Awaited<ReturnType<typeof sustained>>;
 }
@@ -172,7 +177,7 @@ function report(m: Measured) {
       `${fmt(b.lastAnswer)} ms`,
       String(b.missing),
       String(b.duplicates),
-      `${b.cpu.toFixed(2)} s`,
+      `${b.cpu.toFixed(2)} s (${b.cpuBy})`,
     ]),
   );
   if (!m.steady) return;
@@ -201,7 +206,12 @@ function report(m: Measured) {
   );
 }
 
-function ours(run: BenchRun, serverUrl: string, pids: number[], audience: Audience): System {
+function ours(
+  run: BenchRun,
+  serverUrl: string,
+  pids: Record<string, number[]>,
+  audience: Audience,
+): System {
   const raw = new Redis(REDIS_URL);
   const parse = (reply: unknown[]) =>
     Object.fromEntries(
@@ -217,13 +227,13 @@ function ours(run: BenchRun, serverUrl: string, pids: number[], audience: Audien
   return {
     name: 'Unimal',
     // The nodes, Redis, and the PostgreSQL backends serving this run's database.
-    pids: async () => [
+    pids: async () => ({
       ...pids,
-      ...(
+      postgres: (
         await run.sql<{ pid: number }[]>`
           select pid from pg_stat_activity where datname = current_database()`
       ).map((r) => r.pid),
-    ],
+    }),
     async post(a) {
       const startedAt = wall();
       const res = await fetch(`${serverUrl}/api/v1/posts`, {
@@ -263,12 +273,17 @@ function ours(run: BenchRun, serverUrl: string, pids: number[], audience: Audien
 }
 
 /** The bare baseline's messages: a notification as ours sends it, same fields and size. */
-function bare(emitter: Server, pids: number[], audience: Audience, mode: string): System {
+function bare(
+  emitter: Server,
+  pids: Record<string, number[]>,
+  audience: Audience,
+  mode: string,
+): System {
   const createdAt = new Date().toISOString();
   return {
     name: `bare Socket.IO (${mode})`,
     // The nodes, Redis, and this process, which emits.
-    pids: async () => [...pids, process.pid],
+    pids: async () => ({ ...pids, emitter: [process.pid] }),
     async post(a, tag) {
       const startedAt = wall();
       const id = `${tag}-${startedAt}`;
@@ -313,7 +328,12 @@ async function main(run: BenchRun) {
   for (const n of NODES) {
     const gateways = [];
     for (let i = 0; i < n; i++) gateways.push(await run.start('gateway'));
-    const pids = [...[server, ...workers, ...gateways].map((p) => p.proc.pid!), await redisPid()];
+    const pids = {
+      server: [server.proc.pid!],
+      workers: workers.map((w) => w.proc.pid!),
+      gateways: gateways.map((g) => g.proc.pid!),
+      redis: [await redisPid()],
+    };
     results.push(
       await measure(
         ours(run, server.url, pids, audience),
@@ -329,12 +349,8 @@ async function main(run: BenchRun) {
       for (let i = 0; i < n; i++) nodes.push(await run.startBare(mode, channel));
       const emitting = adapterFor(mode, REDIS_URL, `${run.redisPrefix}${channel}`);
       const emitter = new Server({ adapter: emitting.adapter });
-      const system = bare(
-        emitter,
-        nodes.map((b) => b.proc.pid!),
-        audience,
-        mode,
-      );
+      const pids = { gateways: nodes.map((b) => b.proc.pid!), redis: [await redisPid()] };
+      const system = bare(emitter, pids, audience, mode);
       results.push(
         await measure(
           system,
