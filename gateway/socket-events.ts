@@ -58,16 +58,20 @@ export function floodBudget(rate: number, now: number = Date.now()): FloodBudget
  * Draws one event on a socket's budget. A client that keeps flooding after being told is
  * disconnected.
  */
-export function takeEvent(budget: FloodBudget, rate: number, now: number = Date.now()) {
+export function takeEvent(
+  budget: FloodBudget,
+  rate: number,
+  now: number = Date.now(),
+): FloodVerdict {
   budget.tokens = Math.min(rate * 2, budget.tokens + ((now - budget.last) / 1000) * rate);
   budget.last = now;
   if (budget.tokens >= 1) {
     budget.tokens -= 1;
     budget.strikes = Math.max(0, budget.strikes - 0.1);
-    return 'ok' satisfies FloodVerdict;
+    return 'ok';
   }
   budget.strikes += 1;
-  return (budget.strikes > rate * 2 ? 'disconnect' : 'limited') satisfies FloodVerdict;
+  return budget.strikes > rate * 2 ? 'disconnect' : 'limited';
 }
 
 const RATE_LIMITED = { code: 'rate_limited', message: 'too many events; slow down' };

@@ -10,15 +10,15 @@ import { type VerifiedClaims, verifyAccessToken } from './tokens.ts';
  * core/http/auth.ts) and the socket handshake both go through here.
  *
  * Both may be answered from the node's session cache (core/session-cache.ts): a
- * revocation is committed, then announced on a Redis channel every node hears
- * before the revoking request is answered, the revoking node forgets the session
- * first, and a node uses its memory only while it is subscribed (emptied on every
- * resubscription). So a handshake refused "at once" after a logout is refused by
- * any node, and a node that cannot hear revocations asks PostgreSQL every time.
- * A socket admitted from memory is no riskier than one admitted from PostgreSQL a
- * moment earlier: whatever happens to its session later, the session's room
- * disconnects it on logout, and the gateway's session sweep
- * (gateway/session-sweep.ts) closes it if the announcement was lost.
+ * revocation is committed, the revoking node forgets the session, and Redis has
+ * handed the announcement to every node's subscription before the revoking request
+ * is answered; a node uses its memory only while it is subscribed (emptied on every
+ * resubscription), and asks PostgreSQL every time otherwise. So a handshake that
+ * follows a logout's answer is refused on any node (test/realtime/
+ * handshake-sessions.test.ts). A socket admitted from memory is no riskier than
+ * one admitted from PostgreSQL a moment earlier: whatever happens to its session
+ * later, the session's room disconnects it on logout, and the gateway's session
+ * sweep (gateway/session-sweep.ts) closes it if the announcement was lost.
  *
  * `fresh` skips the cache (a socket's `auth:renew`, which extends a socket's life).
  */
