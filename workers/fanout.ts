@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Notification } from '../contract/index.ts';
 import { EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
+import { batchedPer } from '../core/batches.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
 import {
@@ -17,7 +18,6 @@ import {
 } from '../domain/social/queries.ts';
 import { findActiveUser } from '../domain/users/queries.ts';
 import { toUser, type UserRow } from '../domain/users/user-rows.ts';
-import { batchedPerDeps } from './batches.ts';
 import { parseStreamEvent } from './events.ts';
 import type { StreamWorker } from './stream-worker.ts';
 
@@ -158,7 +158,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   return outcomes;
 }
 
-const fanOutWithOthers = batchedPerDeps<PostCreated, Outcome>({
+const fanOutWithOthers = batchedPer<Deps, PostCreated, Outcome>({
   maxBatchSize: POSTS_PER_BATCH,
   run: fanOutPosts,
 });

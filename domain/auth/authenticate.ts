@@ -1,7 +1,8 @@
+import { batchedPer } from '../../core/batches.ts';
 import type { Sql } from '../../core/db.ts';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
-import { liveSessionExpiry } from './queries.ts';
+import { liveSessionExpiries } from './queries.ts';
 import { type VerifiedClaims, verifyAccessToken } from './tokens.ts';
 
 /**
@@ -28,7 +29,7 @@ export async function authenticate(
   options: { fresh?: boolean } = {},
 ): Promise<VerifiedClaims> {
   const claims = await verifyAccessToken(token, deps.config.jwtSecret);
-  const load = () => batchedSessionExpiry(deps.sql, claims.sessionId, claims.userId);
+  const load = () => batchedSessionExpiry(deps.sql, claims);
   const live = options.fresh
     ? (await load()) !== undefined
     : await deps.sessions.check(claims.sessionId, claims.userId, load);
@@ -36,62 +37,26 @@ export async function authenticate(
   return claims;
 }
 
-interface Lookup {
-  sessionId: string;
-  userId: string;
-  resolve(expiresAt: Date | undefined): void;
-  reject(err: unknown): void;
-}
-
-/** Most sessions one batched lookup asks for. */
-const BATCH_MAX = 1_000;
-
-/** Per pool, the lookups waiting for the end of this turn of the event loop. */
-const waiting = new WeakMap<Sql, Lookup[]>();
-
 /**
- * `liveSessionExpiry`, with the lookups asked for during one turn of the event loop
- * answered by one query: a reconnecting crowd of sockets (or a burst of requests) costs
- * PostgreSQL and this process one statement per turn rather than one per session. A lone
- * lookup waits for nothing but the end of the turn.
+ * A session's expiry when it is live, the lookups asked for during one turn of the event
+ * loop answered by one query (`liveSessionExpiries`): a reconnecting crowd of sockets (or
+ * a burst of requests) costs PostgreSQL and this process one statement per turn rather
+ * than one per session. A lone lookup waits for nothing but the end of the turn.
  */
-function batchedSessionExpiry(sql: Sql, sessionId: string, userId: string) {
-  return new Promise<Date | undefined>((resolve, reject) => {
-    let lookups = waiting.get(sql);
-    if (!lookups) {
-      lookups = [];
-      waiting.set(sql, lookups);
-      setImmediate(() => {
-        const batch = waiting.get(sql) ?? [];
-        waiting.delete(sql);
-        for (let i = 0; i < batch.length; i += BATCH_MAX) {
-          void answer(sql, batch.slice(i, i + BATCH_MAX));
-        }
-      });
-    }
-    lookups.push({ sessionId, userId, resolve, reject });
-  });
-}
-
-async function answer(sql: Sql, lookups: Lookup[]): Promise<void> {
-  try {
-    if (lookups.length === 1) {
-      const [only] = lookups as [Lookup];
-      only.resolve(await liveSessionExpiry(sql, only.sessionId, only.userId));
-      return;
-    }
-    // The same conditions as liveSessionExpiry, for many sessions at once.
-    const rows = await sql<{ id: string; userId: string; expiresAt: Date }[]>`
-      select s.id, s.user_id as "userId", s.expires_at as "expiresAt"
-      from sessions s join users u on u.id = s.user_id
-      where s.id = any(${lookups.map((l) => l.sessionId)}::uuid[])
-        and s.revoked_at is null and s.expires_at > now() and u.deleted_at is null`;
-    const live = new Map(rows.map((row) => [row.id, row]));
-    for (const lookup of lookups) {
-      const row = live.get(lookup.sessionId);
-      lookup.resolve(row && row.userId === lookup.userId ? row.expiresAt : undefined);
-    }
-  } catch (err) {
-    for (const lookup of lookups) lookup.reject(err);
-  }
-}
+const batchedSessionExpiry = batchedPer<
+  Sql,
+  { sessionId: string; userId: string },
+  Date | undefined
+>({
+  maxBatchSize: 1_000,
+  async run(sql, lookups) {
+    const live = await liveSessionExpiries(
+      sql,
+      lookups.map((l) => l.sessionId),
+    );
+    return lookups.map((lookup) => {
+      const session = live.get(lookup.sessionId);
+      return session && session.userId === lookup.userId ? session.expiresAt : undefined;
+    });
+  },
+});

@@ -21,22 +21,6 @@ export async function insertSession(
   return session!.id;
 }
 
-/**
- * When the session is live and its user not deleted, its expiry; otherwise
- * undefined. Checked on every authenticated request (through the session cache).
- */
-export async function liveSessionExpiry(
-  sql: Sql,
-  sessionId: string,
-  userId: string,
-): Promise<Date | undefined> {
-  const [row] = await sql<{ expiresAt: Date }[]>`
-    select s.expires_at as "expiresAt" from sessions s join users u on u.id = s.user_id
-    where s.id = ${sessionId} and s.user_id = ${userId}
-      and s.revoked_at is null and s.expires_at > now() and u.deleted_at is null`;
-  return row?.expiresAt;
-}
-
 export type RotateResult =
   | { ok: true; userId: string; sessionId: string }
   | { ok: false; reason: 'unknown' | 'expired' | 'revoked' }
@@ -126,7 +110,24 @@ export async function revokeAllSessions(tx: TxSql, userId: string, reason: strin
 }
 
 /**
- * Of these sessions, the ones still live (as `liveSessionExpiry` means it), in one query per
+ * Of these sessions, the live ones (not revoked, not expired, their user not deleted),
+ * each with its user and expiry, in one query. Checked for every authenticated request
+ * and handshake the session cache cannot answer (see authenticate.ts).
+ */
+export async function liveSessionExpiries(
+  sql: Sql,
+  sessionIds: readonly string[],
+): Promise<Map<string, { userId: string; expiresAt: Date }>> {
+  const rows = await sql<{ id: string; userId: string; expiresAt: Date }[]>`
+    select s.id, s.user_id as "userId", s.expires_at as "expiresAt"
+    from sessions s join users u on u.id = s.user_id
+    where s.id = any(${sessionIds}::uuid[])
+      and s.revoked_at is null and s.expires_at > now() and u.deleted_at is null`;
+  return new Map(rows.map(({ id, ...row }) => [id, row]));
+}
+
+/**
+ * Of these sessions, the ones still live (as `liveSessionExpiries` means it), in one query per
  * 10,000: how a gateway finds, among the sockets it holds, those whose session ended.
  */
 export async function liveSessionIds(
