@@ -194,8 +194,11 @@ async function queueChunks(deps: Deps, post: PostCreated): Promise<void> {
 export const postFanout: StreamWorker = {
   group: 'fanout',
   stream: EVENTS_STREAM,
-  batch: POSTS_PER_BATCH,
-  concurrency: POSTS_PER_BATCH,
+  // Two batches in flight: while one waits on its inbox insert, the next is read and
+  // pushed, so PostgreSQL and this process work at once (one at a time, under a steady
+  // stream of posts, each waited for the other).
+  batch: 2 * POSTS_PER_BATCH,
+  concurrency: 2 * POSTS_PER_BATCH,
   async handle(message, deps) {
     const { eventId, outboxId, event } = parseStreamEvent(message);
     if (event.type !== 'post.created') return;
