@@ -8,7 +8,7 @@ import {
   insertPostNotificationRows,
   insertPostNotifications,
   notificationOf,
-  type PostNotificationRow,
+  type PostNotificationRows,
 } from '../domain/notifications/queries.ts';
 import {
   activeFollowersBetween,
@@ -132,7 +132,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
     if (list) list.push(followerId);
     else followersOf.set(authorId, [followerId]);
   }
-  const rows: PostNotificationRow[] = [];
+  const rows: PostNotificationRows[] = [];
   for (const { post, author } of toTell) {
     const recipients = followersOf.get(post.authorId) ?? [];
     if (recipients.length === 0) continue;
@@ -144,15 +144,13 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
       createdAt: post.createdAt,
     });
     pushToFollowers(deps, recipients, notification);
-    for (const userId of recipients) {
-      rows.push({
-        userId,
-        id: post.eventId,
-        actorId: post.authorId,
-        postId: post.postId,
-        createdAt: post.createdAt,
-      });
-    }
+    rows.push({
+      id: post.eventId,
+      actorId: post.authorId,
+      postId: post.postId,
+      createdAt: post.createdAt,
+      recipients,
+    });
   }
   await insertPostNotificationRows(deps.sql, rows);
   return outcomes;

@@ -217,36 +217,48 @@ export async function findNotification(
   return row;
 }
 
-/** One inbox row of a post's notification (insertPostNotificationRows). */
-export interface PostNotificationRow {
-  userId: string;
+/** A post's notification and who gets it in their inbox (insertPostNotificationRows). */
+export interface PostNotificationRows {
   /** The event's id. */
   id: string;
   actorId: string;
   postId: string;
   createdAt: string;
+  recipients: readonly string[];
 }
 
 /**
- * The inbox rows of many posts' notifications in one statement (parallel arrays,
- * unnested). As insertPostNotifications: no row for a post gone by now or from an
- * author whose account is gone, checked per row; idempotent per (user, event).
+ * The inbox rows of many posts' notifications in one statement. Each post's fields go
+ * once, and each recipient with the number of its post: a batch of 32 posts to 100
+ * followers each sends 3,200 ids and numbers, not five 3,200-long arrays (which cost the
+ * workers and PostgreSQL more to write and parse than the insert itself). As
+ * insertPostNotifications: no row for a post gone by now or from an author whose account
+ * is gone (checked once per post, in the statement's snapshot); idempotent per
+ * (user, event).
  */
 export async function insertPostNotificationRows(
   sql: Sql,
-  rows: readonly PostNotificationRow[],
+  posts: readonly PostNotificationRows[],
 ): Promise<number> {
-  if (rows.length === 0) return 0;
+  const told = posts.filter((p) => p.recipients.length > 0);
+  if (told.length === 0) return 0;
   const res = await sql`
     insert into notifications (user_id, id, type, actor_id, post_id, created_at)
-    select r.user_id, r.id, 'post', r.actor_id, r.post_id, r.created_at
-    from unnest(
-      ${rows.map((r) => r.userId)}::uuid[], ${rows.map((r) => r.id)}::uuid[],
-      ${rows.map((r) => r.actorId)}::uuid[], ${rows.map((r) => r.postId)}::uuid[],
-      ${rows.map((r) => r.createdAt)}::timestamptz[]
-    ) as r(user_id, id, actor_id, post_id, created_at)
-    where exists (select 1 from posts p where p.id = r.post_id)
-      and exists (select 1 from users u where u.id = r.actor_id and u.deleted_at is null)
+    select r.user_id, p.id, 'post', p.actor_id, p.post_id, p.created_at
+    from (
+      select * from unnest(
+        ${told.map((p) => p.id)}::uuid[], ${told.map((p) => p.actorId)}::uuid[],
+        ${told.map((p) => p.postId)}::uuid[], ${told.map((p) => p.createdAt)}::timestamptz[]
+      ) with ordinality as b(id, actor_id, post_id, created_at, n)
+      where exists (select 1 from posts x where x.id = b.post_id)
+        and exists (select 1 from users u where u.id = b.actor_id and u.deleted_at is null)
+    ) p
+    join unnest(
+      ${told.flatMap((p) => p.recipients)}::uuid[],
+      ${told.flatMap((p, i) => p.recipients.map(() => i + 1))}::int[]
+    ) as r(user_id, n) on r.n = p.n
+    -- seq follows the posts' order, as it would had each been inserted alone
+    order by p.n
     on conflict (user_id, id) do nothing`;
   return res.count;
 }
