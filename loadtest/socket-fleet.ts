@@ -27,8 +27,11 @@ type Command =
   | { cmd: 'reset' }
   | { cmd: 'close' };
 
-/** Wall-clock milliseconds, comparable across processes on one machine. */
-const wallClock = () => performance.timeOrigin + performance.now();
+/**
+ * Wall-clock milliseconds, comparable across processes on one machine: the system clock
+ * read now (see `wall` in bench-throughput.ts for why not `performance.timeOrigin`).
+ */
+const wallClock = () => Date.now();
 
 const sockets: WebSocket[] = [];
 let arrivals = new Map<string, number[]>();
