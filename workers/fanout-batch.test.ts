@@ -7,7 +7,12 @@ import { EVENTS_STREAM, FANOUT_STREAM, type Notification, userRoom } from '../co
 import { createSql, type Sql } from '../core/db.ts';
 import type { Deps } from '../core/deps.ts';
 import { createRedisAdapter } from '../gateway/adapter.ts';
-import { createPost, type SignedUpUser, signup } from '../test/helpers/builders.ts';
+import {
+  buildNotification,
+  createPost,
+  type SignedUpUser,
+  signup,
+} from '../test/helpers/builders.ts';
 import { useTestContext } from '../test/helpers/context.ts';
 import { startConsumer } from './consumer.ts';
 import { postFanout } from './fanout.ts';
@@ -142,15 +147,7 @@ async function listen(userId: string): Promise<{ received: Notification[]; socke
 async function heardSoFar(listeners: Map<string, { received: Notification[] }>) {
   const marker = `marker-${Math.random()}`;
   for (const id of listeners.keys()) {
-    ctx.deps.emitter.to(userRoom(id)).emit('notification', {
-      id: marker,
-      type: 'follow',
-      actor: null,
-      postId: null,
-      commentId: null,
-      createdAt: new Date().toISOString(),
-      readAt: null,
-    });
+    ctx.deps.emitter.to(userRoom(id)).emit('notification', buildNotification({ id: marker }));
   }
   const all = [...listeners.values()];
   await expect
