@@ -14,6 +14,15 @@ export interface Audience {
   followersByAuthor: string[][];
 }
 
+/** `n` users named `<prefix>_<i>` (no usable password: the benchmark signs their tokens). */
+async function insertUsers(run: BenchRun, prefix: string, name: string, n: number) {
+  const rows = await run.sql<{ id: string }[]>`
+    insert into users (email, handle, display_name, password_hash)
+    select ${prefix} || i || '@bench.test', ${prefix} || '_' || i, ${name} || ' ' || i, 'scrypt$x'
+    from generate_series(0, ${n - 1}) as i returning id`;
+  return rows.map((r) => r.id);
+}
+
 export async function seedAudience(
   run: BenchRun,
   shape: { authors: number; followers: number; followsEach: number },
@@ -23,18 +32,8 @@ export async function seedAudience(
   if ((followers * followsEach) % authors !== 0 || authors % followsEach !== 0) {
     throw new Error('followers × follows-each must spread evenly over the authors');
   }
-  const authorIds = (
-    await sql<{ id: string }[]>`
-      insert into users (email, handle, display_name, password_hash)
-      select 'a' || i || '@bench.test', 'a_' || i, 'Author ' || i, 'scrypt$x'
-      from generate_series(0, ${authors - 1}) as i returning id`
-  ).map((r) => r.id);
-  const followerIds = (
-    await sql<{ id: string }[]>`
-      insert into users (email, handle, display_name, password_hash)
-      select 'f' || i || '@bench.test', 'f_' || i, 'Follower ' || i, 'scrypt$x'
-      from generate_series(0, ${followers - 1}) as i returning id`
-  ).map((r) => r.id);
+  const authorIds = await insertUsers(run, 'a', 'Author', authors);
+  const followerIds = await insertUsers(run, 'f', 'Follower', followers);
   // Follower f follows authors (f + k × authors / followsEach) mod authors, k < followsEach:
   // distinct authors, and each author followed by the same number of followers.
   const step = authors / followsEach;
