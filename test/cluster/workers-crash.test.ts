@@ -12,15 +12,23 @@ afterAll(() => {
   for (const r of redises) r.disconnect();
 });
 
-/** Pending messages of the chunk group, by consumer name. */
-async function pendingByConsumer(redis: Redis): Promise<Map<string, number>> {
-  const [, , , consumers] = (await redis.xpending(FANOUT_STREAM, 'fanout-chunks')) as [
-    number,
-    string | null,
-    string | null,
-    Array<[string, string]> | null,
-  ];
-  return new Map((consumers ?? []).map(([name, n]) => [name, Number(n)]));
+/** The chunk group's pending messages: id and the consumer holding it. */
+async function pendingChunks(redis: Redis): Promise<Array<{ id: string; consumer: string }>> {
+  const rows = (await redis.xpending(FANOUT_STREAM, 'fanout-chunks', '-', '+', 100)) as Array<
+    [string, string, number, number]
+  >;
+  return rows.map(([id, consumer]) => ({ id, consumer }));
+}
+
+/** Whether the chunk group has read every chunk on the stream (none left unread). */
+async function allChunksRead(redis: Redis): Promise<boolean> {
+  const field = (flat: unknown[], name: string) => flat[flat.indexOf(name) + 1];
+  // ioredis does not prefix XINFO's key (it follows the subcommand).
+  const key = `${redis.options.keyPrefix ?? ''}${FANOUT_STREAM}`;
+  const stream = (await redis.xinfo('STREAM', key)) as unknown[];
+  const groups = (await redis.xinfo('GROUPS', key)) as unknown[][];
+  const group = groups.find((g) => field(g, 'name') === 'fanout-chunks');
+  return !!group && field(group, 'last-delivered-id') === field(stream, 'last-generated-id');
 }
 
 describe('a workers node killed in the middle of a fan-out to 10,000 followers', () => {
@@ -39,7 +47,7 @@ describe('a workers node killed in the middle of a fan-out to 10,000 followers',
 
     // Hold one follower's row: the chunk holding them blocks inside its insert (the
     // foreign key check waits on the row), so the kill lands mid-fan-out for certain.
-    const [held] = await cluster.sql<{ id: string }[]>`
+    const [heldFollower] = await cluster.sql<{ id: string }[]>`
       select follower_id as id from follows where followee_id = ${author.id}
       order by follower_id offset ${followers / 2} limit 1`;
     const blocker = await cluster.sql.reserve();
@@ -48,23 +56,27 @@ describe('a workers node killed in the middle of a fan-out to 10,000 followers',
     let victimName = '';
     try {
       await blocker`begin`;
-      await blocker`select 1 from users where id = ${held!.id} for update`;
+      await blocker`select 1 from users where id = ${heldFollower!.id} for update`;
       post = await cluster.api.post(author);
       // Every other chunk is done before long; the one holding the held follower waits on
-      // its row. Once it is the only one pending, its consumer's node is the one to kill.
+      // its row. Once every chunk has been read and that one alone is pending, its
+      // consumer's node is the one to kill. (Pending alone is not enough: between two
+      // reads the other node holds nothing while chunks are still unread.)
       const workers = cluster.byRole('workers');
       const nodeOf = (consumer: string) => workers.find((w) => consumer.includes(`-${w.pid()}-`));
+      let heldChunk: { id: string; consumer: string } | undefined;
       await expect
         .poll(
           async () => {
-            const pending = [...(await pendingByConsumer(redis))].filter(([, n]) => n > 0);
-            return pending.length === 1 && pending[0]![1] === 1 ? pending[0]![0] : undefined;
+            const pending = await pendingChunks(redis);
+            heldChunk =
+              pending.length === 1 && (await allChunksRead(redis)) ? pending[0] : undefined;
+            return heldChunk;
           },
           { timeout: 30_000, interval: 50 },
         )
         .toBeDefined();
-      const [holder] = [...(await pendingByConsumer(redis))].find(([, n]) => n > 0)!;
-      const victim = nodeOf(holder)!;
+      const victim = nodeOf(heldChunk!.consumer)!;
       const survivor = workers.find((w) => w !== victim)!;
       expect(victim).toBeDefined();
       await expect
@@ -81,19 +93,22 @@ describe('a workers node killed in the middle of a fan-out to 10,000 followers',
       victimName = victim.name;
       const killedAt = performance.now();
       expect(await victim.kill('SIGKILL')).toBeNull();
-      // Taken over: the chunk is now pending on the survivor (waiting on the same row).
+      // Taken over: that very chunk is now pending on the survivor (waiting on the same row).
       await expect
         .poll(
-          async () =>
-            [...(await pendingByConsumer(redis))].some(
-              ([name, n]) => n > 0 && nodeOf(name) === survivor,
-            ),
+          async () => {
+            const now = (await pendingChunks(redis)).find((p) => p.id === heldChunk!.id);
+            return now ? nodeOf(now.consumer) === survivor : false;
+          },
           { timeout: 40_000, interval: 20 },
         )
         .toBe(true);
       takenOverIn = performance.now() - killedAt;
-      const metrics = await (await fetch(`${survivor.url}/metrics`)).text();
-      expect(metrics).toMatch(/^stream_takeovers_total\{group="fanout-chunks"\} [1-9]/m);
+      // The counter moves once the survivor has read XCLAIM's reply, a moment after Redis
+      // records the claim.
+      await expect
+        .poll(async () => (await fetch(`${survivor.url}/metrics`)).text(), { timeout: 5_000 })
+        .toMatch(/^stream_takeovers_total\{group="fanout-chunks"\} [1-9]/m);
     } finally {
       await blocker`rollback`;
       blocker.release();
