@@ -85,6 +85,8 @@ const EnvSchema = z.object({
   ACCESS_TOKEN_TTL: duration.default(900_000),
   REFRESH_TOKEN_TTL: duration.default(30 * 86_400_000),
   SESSION_CACHE_TTL: duration.default(60_000),
+  READ_CACHE: bool.default(true),
+  READ_CACHE_TTL: duration.default(60_000),
   PASSWORD_HASH_COST: int(10, 20).default(15),
   LOGIN_LIMIT_PER_ACCOUNT_IP: int(1, 100_000).default(10),
   LOGIN_LIMIT_PER_IP: int(1, 1_000_000).default(100),
@@ -188,6 +190,11 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     accessTokenTtlMs: env.ACCESS_TOKEN_TTL,
     /** How long a node trusts a live session without asking PostgreSQL again (0: never). */
     sessionCacheTtlMs: env.SESSION_CACHE_TTL,
+    /**
+     * The Redis cache of hot reads (core/read-cache.ts): off with READ_CACHE=false or a
+     * zero time to live; values live at most `ttlMs`.
+     */
+    readCache: { enabled: env.READ_CACHE, ttlMs: env.READ_CACHE_TTL },
     refreshTokenTtlMs: env.REFRESH_TOKEN_TTL,
     passwordHashCost: env.PASSWORD_HASH_COST,
     /** Login limits; see createAuthLimiters (domain/auth/rate-limit.ts). */

@@ -3,6 +3,7 @@ import { createSql, type Sql } from './db.ts';
 import { createEmitter, type SocketEmitter } from './emitter.ts';
 import { createLogger, type Logger } from './logger.ts';
 import { createMetrics, type Metrics } from './metrics.ts';
+import { createReadCache, type ReadCache } from './read-cache.ts';
 import { createRedis, type Redis } from './redis.ts';
 import { createSessionCache, type SessionCache } from './session-cache.ts';
 import { createStorage, type Storage } from './storage.ts';
@@ -20,6 +21,8 @@ export interface Deps {
   storage: Storage;
   /** Pushes to sockets on every gateway node (through the Redis adapter's channel). */
   emitter: SocketEmitter;
+  /** Hot reads shared by every node through Redis, invalidated after each change commits. */
+  cache: ReadCache;
   /** Live sessions this node has checked, forgotten when any node revokes them. */
   sessions: SessionCache;
   /**
@@ -42,6 +45,8 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
     emitter: overrides.emitter ?? createEmitter(redis, config.redisPrefix, logger),
     metrics,
     storage: overrides.storage ?? createStorage(config),
+    cache:
+      overrides.cache ?? createReadCache({ ...config.readCache, redis, logger: logger, metrics }),
     sessions:
       overrides.sessions ??
       createSessionCache({
@@ -57,6 +62,7 @@ export function createDeps(config: Config, overrides: Partial<Deps> = {}): Deps 
 
 export async function closeDeps(deps: Deps): Promise<void> {
   deps.storage.destroy();
+  deps.cache.close();
   await Promise.allSettled([
     deps.sessions.close(),
     deps.sql.end({ timeout: 5 }),

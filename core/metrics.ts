@@ -39,6 +39,12 @@ export function createMetrics() {
       help: 'Sockets connected to this gateway node now',
       registers: [registry],
     }),
+    cacheLookups: new Counter({
+      name: 'read_cache_lookups_total',
+      help: 'Read cache lookups by kind and outcome: hit (Redis), miss (PostgreSQL, then stored), bypass (PostgreSQL: cache off or Redis unreachable)',
+      labelNames: ['kind', 'outcome'] as const,
+      registers: [registry],
+    }),
     sessionCache: new Counter({
       name: 'session_cache_lookups_total',
       help: 'Session checks by outcome: hit (memory), miss (PostgreSQL, then remembered), bypass (PostgreSQL: not hearing revocations)',

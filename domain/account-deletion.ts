@@ -1,4 +1,5 @@
 import type { Sql, TxSql } from '../core/db.ts';
+import type { Deps } from '../core/deps.ts';
 import { authDeletion, revokeAllSessions } from './auth/index.ts';
 import { boardDeletion } from './board/index.ts';
 import { type DeletionStep, recordEvent } from './events/index.ts';
@@ -48,16 +49,18 @@ export async function runDeletionStep(
   sql: Sql,
   step: DeletionStep,
   account: { userId: string; handle: string },
-  deps: Parameters<DeletionStep['run']>[2],
+  deps: Parameters<DeletionStep['run']>[2] & Pick<Deps, 'cache'>,
 ): Promise<void> {
-  await sql.begin(async (tx) => {
+  const stale = await sql.begin(async (tx) => {
     const [done] = await tx`
       select 1 from account_deletion_steps where user_id = ${account.userId} and domain = ${step.domain}`;
-    if (done) return;
-    await step.run(tx, account, deps);
+    if (done) return undefined;
+    const scopes = await step.run(tx, account, deps);
     await tx`
       insert into account_deletion_steps (user_id, domain) values (${account.userId}, ${step.domain})`;
+    return scopes;
   });
+  if (stale) await deps.cache.invalidate(stale);
 }
 
 /** Per deleted account, which domains have finished (for `npm run deletions`). */

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { Notification } from '../contract/index.ts';
 import { EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
 import { batchedPer } from '../core/batches.ts';
+import { cacheScopes } from '../core/cache-scopes.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
 import {
@@ -73,6 +74,7 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
   });
   pushToFollowers(deps, recipients, notification);
   await insertPostNotifications(sql, { recipients, ...chunk });
+  await deps.cache.invalidate(recipients.map(cacheScopes.unread));
   return recipients.length;
 }
 
@@ -153,6 +155,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
     });
   }
   await insertPostNotificationRows(deps.sql, rows);
+  await deps.cache.invalidate(rows.flatMap((r) => r.recipients.map(cacheScopes.unread)));
   return outcomes;
 }
 

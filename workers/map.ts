@@ -1,8 +1,8 @@
 import { EVENTS_STREAM } from '../contract/index.ts';
 import type { TxSql } from '../core/db.ts';
 import { findPost, toPost } from '../domain/board/post-reads.ts';
+import { syncMap } from '../domain/map/cell-cache.ts';
 import { MAP_RESOLUTIONS, roomsForCells } from '../domain/map/geo.ts';
-import { syncMapPoint } from '../domain/map/queries.ts';
 import { parseStreamEvent } from './events.ts';
 import type { StreamWorker } from './stream-worker.ts';
 
@@ -37,7 +37,7 @@ export const liveMap: StreamWorker = {
     // with the map's own reads, in their round trip. Any other is read only if it
     // turns out to need a push (located since), so a post without a place costs nothing more.
     const prefetch = event.type !== 'post.deleted' && event.publicCell !== null;
-    await syncMapPoint(deps.sql, postId, {
+    await syncMap(deps, postId, {
       read: prefetch ? readPost : undefined,
       async onChange(before, after, tx, prefetched) {
         const moved = !before || !after || before.cells.some((c, i) => c !== after.cells[i]);

@@ -1,4 +1,5 @@
 import { EVENTS_STREAM, userRoom } from '../contract/index.ts';
+import { cacheScopes } from '../core/cache-scopes.ts';
 import { personalNotificationFor } from '../domain/notifications/personal.ts';
 import {
   findNotification,
@@ -20,6 +21,7 @@ export const personalNotifications: StreamWorker = {
     const notification = personalNotificationFor(eventId, event);
     if (!notification) return;
     await insertNotification(deps.sql, notification);
+    await deps.cache.invalidate([cacheScopes.unread(notification.userId)]);
     const row = await findNotification(deps.sql, notification.userId, eventId);
     if (row) {
       deps.emitter.to(userRoom(notification.userId)).emit('notification', toNotification(row));

@@ -14,5 +14,7 @@ export const authDeletion: DeletionStep = {
       holdUntil: new Date(Date.now() + deps.config.handleCoolingOffMs),
     });
     await tx`delete from sessions where user_id = ${userId}`;
+    // The profile left the cache when the deletion was requested; nothing else here is cached.
+    return [];
   },
 };

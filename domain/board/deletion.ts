@@ -1,3 +1,4 @@
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { DeletionStep } from '../events/index.ts';
 import { recordEvent } from '../events/index.ts';
 import { geoFor } from './geoprivacy.ts';
@@ -42,12 +43,18 @@ export const boardDeletion: DeletionStep = {
         createdAt: p.createdAt.toISOString(),
       });
     }
-    await tx`update posts set author_id = null where author_id = ${userId}`;
+    const signed = await tx<{ id: string }[]>`
+      update posts set author_id = null where author_id = ${userId} returning id`;
     await tx`update comments set author_id = null where author_id = ${userId}`;
-    await tx`
+    const liked = await tx<{ id: string }[]>`
       with gone as (delete from likes where user_id = ${userId} returning post_id)
       update posts set like_count = greatest(like_count - g.n, 0)
       from (select post_id, count(*)::int as n from gone group by post_id) g
-      where posts.id = g.post_id`;
+      where posts.id = g.post_id
+      returning posts.id`;
+    // Their posts (unsigned, points gone), the posts they liked (counts), their list.
+    return [...signed, ...liked]
+      .map((p) => cacheScopes.post(p.id))
+      .concat(cacheScopes.authorPosts(userId));
   },
 };

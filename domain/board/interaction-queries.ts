@@ -83,6 +83,18 @@ export async function deleteComment(tx: TxSql, id: string, postId: string): Prom
 // ---- likes ----
 
 /** True when this call created the like (so the event is recorded once). */
+/** Which of `postIds` the user likes. */
+export async function likedAmong(
+  sql: Sql,
+  userId: string,
+  postIds: readonly string[],
+): Promise<Set<string>> {
+  const rows = await sql<{ postId: string }[]>`
+    select post_id as "postId" from likes
+    where user_id = ${userId} and post_id = any(${postIds as string[]}::uuid[])`;
+  return new Set(rows.map((r) => r.postId));
+}
+
 export async function like(tx: TxSql, postId: string, userId: string): Promise<Date | undefined> {
   const [row] = await tx<{ createdAt: Date }[]>`
     insert into likes (post_id, user_id) values (${postId}, ${userId})

@@ -105,6 +105,25 @@ export async function findPost(
   return row;
 }
 
+/** Several posts by id, as one viewer sees them (in no particular order; missing ids left out). */
+export async function findPosts(
+  sql: Sql,
+  ids: readonly string[],
+  viewerId: string | null,
+): Promise<PostRow[]> {
+  return sql<PostRow[]>`
+    select ${postColumns(sql, viewerId)}
+    from posts p ${authorJoin(sql)}
+    where p.id = any(${ids as string[]}::uuid[])`;
+}
+
+/** The ids of an author's newest `limit` posts, newest first (the first page of their list). */
+export async function newestPostIds(sql: Sql, authorId: string, limit: number): Promise<string[]> {
+  const rows = await sql<{ id: string }[]>`
+    select id from posts where author_id = ${authorId} order by id desc limit ${limit}`;
+  return rows.map((r) => r.id);
+}
+
 /** Newest first, keyset on the time-ordered id. */
 export async function listPostsByAuthor(
   sql: Sql,

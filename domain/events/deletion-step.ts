@@ -10,9 +10,13 @@ import type { TxSql } from '../../core/db.ts';
 export interface DeletionStep {
   /** The name its completion is recorded under (account_deletion_steps.domain). */
   domain: string;
+  /**
+   * Returns the read cache scopes (core/cache-scopes.ts) its changes leave stale
+   * (counts, posts, other inboxes), invalidated once the step committed.
+   */
   run(
     tx: TxSql,
     account: { userId: string; handle: string },
     deps: { config: Config },
-  ): Promise<void>;
+  ): Promise<string[]>;
 }

@@ -5,11 +5,13 @@ import { deletePhotos } from './queries.ts';
 export const photosDeletion: DeletionStep = {
   domain: 'photos',
   async run(tx, { userId }) {
-    const rows = await tx<{ id: string }[]>`
-      select id from photos where owner_id = ${userId} for update`;
+    const rows = await tx<{ id: string; postId: string | null }[]>`
+      select id, post_id as "postId" from photos where owner_id = ${userId} for update`;
     await deletePhotos(
       tx,
       rows.map((r) => r.id),
     );
+    // The posts that showed them.
+    return [...new Set(rows.flatMap((r) => (r.postId ? [`post:${r.postId}`] : [])))];
   },
 };

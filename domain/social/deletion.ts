@@ -1,3 +1,4 @@
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { DeletionStep } from '../events/index.ts';
 
 /**
@@ -8,7 +9,7 @@ import type { DeletionStep } from '../events/index.ts';
 export const socialDeletion: DeletionStep = {
   domain: 'social',
   async run(tx, { userId }) {
-    await tx`
+    const counted = await tx<{ id: string }[]>`
       with gone as (
         delete from follows where follower_id = ${userId} or followee_id = ${userId}
         returning follower_id, followee_id
@@ -16,6 +17,9 @@ export const socialDeletion: DeletionStep = {
       update users set
         follower_count = greatest(follower_count - (select count(*) from gone where followee_id = users.id), 0),
         following_count = greatest(following_count - (select count(*) from gone where follower_id = users.id), 0)
-      where id in (select follower_id from gone union select followee_id from gone)`;
+      where id in (select follower_id from gone union select followee_id from gone)
+      returning id`;
+    // Their followers' and followees' counts.
+    return counted.map((u) => cacheScopes.user(u.id));
   },
 };

@@ -4,6 +4,7 @@
  * account's deletion.
  */
 
+export { readProfile } from './profile-cache.ts';
 export {
   findCredentials,
   findUserForLogin,

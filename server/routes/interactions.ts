@@ -1,3 +1,4 @@
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { forbidden, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
@@ -93,6 +94,7 @@ export function createInteractionRoutes(deps: Deps) {
       });
       return comment;
     });
+    await deps.cache.invalidate([cacheScopes.post(postId)]);
     return c.json(toComment(row), 201);
   });
 
@@ -125,6 +127,7 @@ export function createInteractionRoutes(deps: Deps) {
         });
       }
     });
+    await deps.cache.invalidate([cacheScopes.post(postId), cacheScopes.liked(postId, me)]);
     return c.body(null, 204);
   });
 
@@ -135,6 +138,7 @@ export function createInteractionRoutes(deps: Deps) {
       if (!(await postOwner(tx, postId, true))) throw notFound('post');
       await unlike(tx, postId, me);
     });
+    await deps.cache.invalidate([cacheScopes.post(postId), cacheScopes.liked(postId, me)]);
     return c.body(null, 204);
   });
 
@@ -149,7 +153,7 @@ export function createCommentRoutes(deps: Deps) {
   router.openapi(routes.deleteComment, async (c) => {
     const id = requireId(c.req.valid('param').id, 'comment');
     const me = c.get('auth').userId;
-    await sql.begin(async (tx) => {
+    const postId = await sql.begin(async (tx) => {
       const comment = await findCommentForDelete(tx, id);
       if (!comment) throw notFound('comment');
       if (comment.authorId !== me && comment.postAuthorId !== me) {
@@ -157,7 +161,9 @@ export function createCommentRoutes(deps: Deps) {
       }
       await deleteComment(tx, id, comment.postId);
       await recordEvent(tx, { type: 'comment.deleted', commentId: id, postId: comment.postId });
+      return comment.postId;
     });
+    await deps.cache.invalidate([cacheScopes.post(postId)]);
     return c.body(null, 204);
   });
 

@@ -1,13 +1,13 @@
 import { cellToLatLng, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import type { Bbox } from '../../contract/index.ts';
+import { syncMap } from '../../domain/map/cell-cache.ts';
 import {
   lngRanges,
   MAP_RESOLUTIONS,
   resolutionForZoom,
   subscriptionCells,
 } from '../../domain/map/geo.ts';
-import { syncMapPoint } from '../../domain/map/queries.ts';
 import { createPost, signup } from '../../test/helpers/builders.ts';
 import { useTestContext } from '../../test/helpers/context.ts';
 
@@ -67,7 +67,7 @@ describe('map aggregation', () => {
         created.push({ id: post.id, private: geoprivacy === 'private', lat: p.lat, lng: p.lng });
       }
     }
-    for (const p of created) await syncMapPoint(ctx.deps.sql, p.id);
+    for (const p of created) await syncMap(ctx.deps, p.id);
 
     const boxes: Bbox[] = [
       { minLng: -10, minLat: 37, maxLng: -7, maxLat: 43 },
@@ -115,8 +115,8 @@ describe('map aggregation', () => {
     const secret = { lat: -33.86531, lng: 151.20917 };
     const post = await createPost(ctx, author, { location: secret, geoprivacy: 'obscured' });
     const hidden = await createPost(ctx, author, { location: secret, geoprivacy: 'private' });
-    await syncMapPoint(ctx.deps.sql, post.id);
-    await syncMapPoint(ctx.deps.sql, hidden.id);
+    await syncMap(ctx.deps, post.id);
+    await syncMap(ctx.deps, hidden.id);
     const [clat, clng] = cellToLatLng(latLngToCell(secret.lat, secret.lng, 6));
     const around = `${clng - 0.5},${clat - 0.5},${clng + 0.5},${clat + 0.5}`;
     const fine = await ctx.request('GET', `/api/v1/map/cells?bbox=${around}&zoom=14`, {
@@ -153,17 +153,17 @@ describe('map aggregation', () => {
           token: author.accessToken,
         })
       ).body.cells.reduce((s: number, c: { count: number }) => s + c.count, 0);
-    await Promise.all([1, 2, 3].map(() => syncMapPoint(ctx.deps.sql, post.id)));
+    await Promise.all([1, 2, 3].map(() => syncMap(ctx.deps, post.id)));
     expect(await count(10.5, 10.5)).toBe(1);
     await ctx.request('PATCH', `/api/v1/posts/${post.id}`, {
       token: author.accessToken,
       body: { location: { lat: 20.5, lng: 20.5 } },
     });
-    await syncMapPoint(ctx.deps.sql, post.id);
+    await syncMap(ctx.deps, post.id);
     expect([await count(10.5, 10.5), await count(20.5, 20.5)]).toEqual([0, 1]);
     await ctx.request('DELETE', `/api/v1/posts/${post.id}`, { token: author.accessToken });
-    await syncMapPoint(ctx.deps.sql, post.id);
-    await syncMapPoint(ctx.deps.sql, post.id);
+    await syncMap(ctx.deps, post.id);
+    await syncMap(ctx.deps, post.id);
     expect(await count(20.5, 20.5)).toBe(0);
     const [left] = await ctx.deps.sql`select count(*)::int as n from map_cells where count <= 0`;
     expect(left!.n).toBe(0);
@@ -173,8 +173,8 @@ describe('map aggregation', () => {
     const author = await signup(ctx);
     const east = await createPost(ctx, author, { location: { lat: -17.7, lng: 179.4 } });
     const west = await createPost(ctx, author, { location: { lat: -17.7, lng: -179.4 } });
-    await syncMapPoint(ctx.deps.sql, east.id);
-    await syncMapPoint(ctx.deps.sql, west.id);
+    await syncMap(ctx.deps, east.id);
+    await syncMap(ctx.deps, west.id);
     const across = await ctx.request('GET', '/api/v1/map/cells?bbox=179,-18.5,-179,-17&zoom=8', {
       token: author.accessToken,
     });

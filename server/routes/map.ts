@@ -5,8 +5,9 @@ import { authedRoute, createRouter, errorResponses } from '../../core/http/opena
 import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { listPostsInBox, type PostRow, toPost } from '../../domain/board/post-reads.ts';
 import { PostSchema } from '../../domain/board/schema.ts';
+import { readCellCounts } from '../../domain/map/cell-cache.ts';
 import { resolutionForZoom } from '../../domain/map/geo.ts';
-import { cellCounts, MAX_CELLS } from '../../domain/map/queries.ts';
+import { MAX_CELLS } from '../../domain/map/queries.ts';
 import { CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
 
 const routes = {
@@ -49,7 +50,7 @@ export function createMapRoutes(deps: Deps) {
   router.openapi(routes.cells, async (c) => {
     const { bbox, zoom, kind } = c.req.valid('query');
     const resolution = resolutionForZoom(zoom);
-    const cells = await cellCounts(deps.sql, { bbox, resolution, kind });
+    const cells = await readCellCounts(deps, { bbox, resolution, kind });
     if (!cells) {
       throw new AppError(
         'validation_failed',

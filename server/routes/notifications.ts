@@ -1,16 +1,13 @@
 import { z } from '@hono/zod-openapi';
 import { Notification } from '../../contract/index.ts';
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { isId } from '../../core/http/params.ts';
-import {
-  listNotifications,
-  markRead,
-  toNotification,
-  unreadCount,
-} from '../../domain/notifications/queries.ts';
+import { listNotifications, markRead, toNotification } from '../../domain/notifications/queries.ts';
+import { readUnreadCount } from '../../domain/notifications/unread-cache.ts';
 
 const NotificationList = listOf(Notification, 'NotificationList');
 const SeqCursor = z.object({ seq: z.number().int().min(0) });
@@ -80,7 +77,7 @@ export function createNotificationRoutes(deps: Deps) {
   });
 
   router.openapi(routes.count, async (c) =>
-    c.json({ count: await unreadCount(sql, c.get('auth').userId) }, 200),
+    c.json({ count: await readUnreadCount(deps, c.get('auth').userId) }, 200),
   );
 
   router.openapi(routes.read, async (c) => {
@@ -98,7 +95,9 @@ export function createNotificationRoutes(deps: Deps) {
         },
       );
     }
-    await markRead(sql, c.get('auth').userId, { ids, upTo });
+    const me = c.get('auth').userId;
+    if ((await markRead(sql, me, { ids, upTo })) > 0)
+      await deps.cache.invalidate([cacheScopes.unread(me)]);
     return c.body(null, 204);
   });
 

@@ -1,3 +1,4 @@
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { conflict, forbidden, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
@@ -127,7 +128,7 @@ export function createPhotoRoutes(deps: Deps) {
 
   router.openapi(routes.remove, async (c) => {
     const id = requireId(c.req.valid('param').id, 'photo');
-    await sql.begin(async (tx) => {
+    const postId = await sql.begin(async (tx) => {
       const seen = await findPhoto(tx, id);
       if (!seen) throw notFound('photo');
       if (seen.ownerId !== c.get('auth').userId) throw forbidden('not your photo');
@@ -146,7 +147,10 @@ export function createPhotoRoutes(deps: Deps) {
       if (!row) throw notFound('photo');
       if (row.postId !== seen.postId) throw conflict('the photo was just attached; try again');
       await deletePhotos(tx, [id]);
+      return row.postId;
     });
+    // The post it was attached to shows one photo fewer.
+    if (postId) await deps.cache.invalidate([cacheScopes.post(postId)]);
     return c.body(null, 204);
   });
 

@@ -264,7 +264,11 @@ describe('reading, editing and deleting posts', () => {
       },
     );
     expect(rest.body).toMatchObject({ items: [{ id: posts[0]!.id }], nextCursor: null });
-    await ctx.deps.sql`update users set deleted_at = now() where id = ${a.id}`;
+    const deleted = await ctx.request('DELETE', '/api/v1/me', {
+      token: a.accessToken,
+      body: { password: a.input.password },
+    });
+    expect(deleted.status).toBe(202);
     const orphan = await ctx.request('GET', `/api/v1/posts/${posts[0]!.id}`, {
       token: reader.accessToken,
     });

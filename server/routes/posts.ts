@@ -1,10 +1,12 @@
 import { z } from '@hono/zod-openapi';
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, IdCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { nearbyRings } from '../../domain/board/geoprivacy.ts';
+import { authorFirstPageView, readPostView } from '../../domain/board/post-cache.ts';
 import {
   listFeed,
   listNearby,
@@ -19,7 +21,7 @@ import {
   PostSchema,
   UpdatePostBody,
 } from '../../domain/board/schema.ts';
-import { findActiveUser } from '../../domain/users/queries.ts';
+import { readProfile } from '../../domain/users/index.ts';
 
 const PostList = listOf(PostSchema, 'PostList');
 const NearbyCursor = z.object({ ring: z.number().int().min(0).max(10_000), id: z.uuid() });
@@ -111,7 +113,14 @@ export function createPostRoutes(deps: Deps) {
   const router = createRouter();
 
   router.openapi(routes.create, async (c) => {
-    const { row, created } = await createPost(sql, c.get('auth').userId, c.req.valid('json'));
+    const me = c.get('auth').userId;
+    const { row, created } = await createPost(sql, me, c.req.valid('json'));
+    if (created)
+      await deps.cache.invalidate([
+        cacheScopes.post(row.id),
+        cacheScopes.authorPosts(me),
+        cacheScopes.user(me),
+      ]);
     return c.json(asPost(row), created ? 201 : 200);
   });
 
@@ -138,19 +147,26 @@ export function createPostRoutes(deps: Deps) {
 
   router.openapi(routes.get, async (c) => {
     const id = requireId(c.req.valid('param').id, 'post');
-    return c.json(asPost(await readPost(sql, id, c.get('auth').userId)), 200);
+    return c.json(await readPostView(deps, id, c.get('auth').userId), 200);
   });
 
   router.openapi(routes.update, async (c) => {
     const id = requireId(c.req.valid('param').id, 'post');
     const me = c.get('auth').userId;
     await sql.begin((tx) => editPost(tx, id, me, c.req.valid('json')));
+    await deps.cache.invalidate([cacheScopes.post(id)]);
     return c.json(asPost(await readPost(sql, id, me)), 200);
   });
 
   router.openapi(routes.remove, async (c) => {
     const id = requireId(c.req.valid('param').id, 'post');
-    await sql.begin((tx) => removePost(tx, id, c.get('auth').userId));
+    const me = c.get('auth').userId;
+    await sql.begin((tx) => removePost(tx, id, me));
+    await deps.cache.invalidate([
+      cacheScopes.post(id),
+      cacheScopes.authorPosts(me),
+      cacheScopes.user(me),
+    ]);
     return c.body(null, 204);
   });
 
@@ -166,8 +182,24 @@ export function createUserPostRoutes(deps: Deps) {
     const userId = requireId(c.req.valid('param').id, 'user');
     const { limit, cursor } = c.req.valid('query');
     const before = decodeCursor(cursor, IdCursor)?.id;
-    if (!(await findActiveUser(deps.sql, userId))) throw notFound('user');
-    const rows = await listPostsByAuthor(deps.sql, userId, c.get('auth').userId, limit, before);
+    const me = c.get('auth').userId;
+    // The first page as another viewer sees it comes from the cache; deeper pages, and
+    // the author's own list (exact locations), from PostgreSQL.
+    if (!before && userId !== me) {
+      const posts = await authorFirstPageView(deps, userId, me, limit);
+      if (!posts) throw notFound('user');
+      return c.json(
+        page(
+          posts,
+          limit,
+          (p) => p,
+          (p) => ({ id: p.id }),
+        ),
+        200,
+      );
+    }
+    if (!(await readProfile(deps, userId))) throw notFound('user');
+    const rows = await listPostsByAuthor(deps.sql, userId, me, limit, before);
     return c.json(
       page(rows, limit, asPost, (r) => ({ id: r.id })),
       200,

@@ -23,7 +23,11 @@ describe('users', () => {
       expect(missing.status).toBe(404);
       expect(missing.body.error.code).toBe('not_found');
     }
-    await ctx.deps.sql`update users set deleted_at = now() where id = ${b.id}`;
+    const deleted = await ctx.request('DELETE', '/api/v1/me', {
+      token: b.accessToken,
+      body: { password: b.input.password },
+    });
+    expect(deleted.status).toBe(202);
     expect(
       (await ctx.request('GET', `/api/v1/users/${b.id}`, { token: a.accessToken })).status,
     ).toBe(404);

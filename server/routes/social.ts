@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError, notFound } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
@@ -6,7 +7,7 @@ import { decodeCursor, listOf, PageQuery, page } from '../../core/http/paginatio
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
 import { follow, listEdges, unfollow } from '../../domain/social/queries.ts';
-import { findActiveUser } from '../../domain/users/queries.ts';
+import { readProfile } from '../../domain/users/index.ts';
 import { UserSchema } from '../../domain/users/schema.ts';
 import { toUser } from '../../domain/users/user-rows.ts';
 
@@ -64,9 +65,9 @@ export function createSocialRoutes(deps: Deps) {
   const router = createRouter();
 
   router.openapi(getUserRoute, async (c) => {
-    const user = await findActiveUser(sql, requireId(c.req.valid('param').id, 'user'));
+    const user = await readProfile(deps, requireId(c.req.valid('param').id, 'user'));
     if (!user) throw notFound('user');
-    return c.json(toUser(user), 200);
+    return c.json(user, 200);
   });
 
   router.openapi(followRoute('put'), async (c) => {
@@ -85,6 +86,8 @@ export function createSocialRoutes(deps: Deps) {
         });
       }
     });
+    // Both counts moved: my following, their followers.
+    await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
     return c.body(null, 204);
   });
 
@@ -93,6 +96,7 @@ export function createSocialRoutes(deps: Deps) {
     const target = requireId(c.req.valid('param').id, 'user');
     if (target !== me) {
       const result = await sql.begin((tx) => unfollow(tx, me, target));
+      await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
       if (!result.found) throw notFound('user');
     }
     return c.body(null, 204);
@@ -103,7 +107,7 @@ export function createSocialRoutes(deps: Deps) {
       const userId = requireId(c.req.valid('param').id, 'user');
       const { limit, cursor } = c.req.valid('query');
       const after = decodeCursor(cursor, EdgeCursor);
-      if (!(await findActiveUser(sql, userId))) throw notFound('user');
+      if (!(await readProfile(deps, userId))) throw notFound('user');
       const rows = await listEdges(sql, userId, direction, limit, after);
       return c.json(
         page(rows, limit, toUser, (r) => ({ us: r.edgeKey, id: r.id })),

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { unauthorized } from '../../core/errors.ts';
 import { clientIp } from '../../core/http/client-ip.ts';
@@ -72,6 +73,7 @@ export function createUserRoutes(deps: Deps) {
     const changes = c.req.valid('json');
     const user = await updateProfile(deps.sql, c.get('auth').userId, changes);
     if (!user) throw unauthorized('account no longer exists');
+    await deps.cache.invalidate([cacheScopes.user(user.id)]);
     return c.json(toMe(user), 200);
   });
 
@@ -81,6 +83,8 @@ export function createUserRoutes(deps: Deps) {
     const from = { ip: clientIp(c, deps.config.trustProxy), log: c.get('log') };
     const { handle } = await accounts.confirmPassword(userId, password, from);
     await deps.sql.begin((tx) => requestAccountDeletion(tx, { userId, handle }));
+    // The profile is gone at once, everywhere; the domains' steps invalidate what they change.
+    await deps.cache.invalidate([cacheScopes.user(userId), cacheScopes.authorPosts(userId)]);
     // No node accepts its tokens any more, and every live socket of the account closes,
     // on whichever gateway node holds it.
     await accounts.endAllSessions(userId);
