@@ -216,4 +216,20 @@ describe('the read cache across nodes', () => {
     expect((await listed(other)).location).not.toMatchObject(LISBON);
     expect((await listed(author)).location).toMatchObject(LISBON);
   });
+
+  it('reads the same through a node with the cache turned off, and stores nothing', async () => {
+    const { viaA } = await twoNodes();
+    const off = await nodes.start('server', { READ_CACHE: 'false' });
+    const viaOff = httpApi(nodeUrl(off));
+    const author = await viaA.signup();
+    const reader = await viaA.signup();
+    const post = await viaA.post(author, { location: LISBON, geoprivacy: 'obscured' });
+    await viaA.call('PUT', `/posts/${post.id}/like`, reader.accessToken);
+    for (const path of [`/posts/${post.id}`, `/users/${author.id}`, `/users/${author.id}/posts`]) {
+      const cached = await warm(viaA, path, reader);
+      expect(await warm(viaOff, path, reader)).toEqual(cached);
+    }
+    expect(await lookups(off, 'user', 'bypass')).toBeGreaterThan(0);
+    expect(await lookups(off, 'user', 'hit')).toBe(0);
+  });
 });

@@ -183,9 +183,10 @@ export function createUserPostRoutes(deps: Deps) {
     const { limit, cursor } = c.req.valid('query');
     const before = decodeCursor(cursor, IdCursor)?.id;
     const me = c.get('auth').userId;
-    // The first page as another viewer sees it comes from the cache; deeper pages, and
-    // the author's own list (exact locations), from PostgreSQL.
-    if (!before && userId !== me) {
+    // The first page as another viewer sees it comes from the cache; deeper pages, the
+    // author's own list (exact locations), and every page when the cache is off, from
+    // PostgreSQL in one statement.
+    if (!before && userId !== me && deps.cache.enabled) {
       const posts = await authorFirstPageView(deps, userId, me, limit);
       if (!posts) throw notFound('user');
       return c.json(
