@@ -33,6 +33,10 @@ async function node(options: { enabled?: boolean; redisUrl?: string } = {}) {
     metrics,
   });
   caches.push(cache);
+  // The cache connects on its own; reads before that go to the loader.
+  if (!options.redisUrl && options.enabled !== false) {
+    await expect.poll(() => cache.usable).toBe(true);
+  }
   const lookups = async (outcome: string) =>
     (await metrics.cacheLookups.get()).values
       .filter((v) => v.labels.outcome === outcome)

@@ -75,6 +75,18 @@ async function settledCount(sql: Sql, database: string): Promise<number> {
   }
 }
 
+/** Reads until the node's cache answers from Redis (it connects on its own after start). */
+async function cacheInUse(url: string, token: string, path: string) {
+  for (;;) {
+    await fetch(`${url}/api/v1${path}`, { headers: { authorization: `Bearer ${token}` } }).then(
+      (r) => r.arrayBuffer(),
+    );
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    if (/^read_cache_lookups_total\{[^}]*outcome="hit"\} [1-9]/m.test(metrics)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function phase(
   run: BenchRun,
   database: string,
@@ -97,6 +109,7 @@ async function phase(
     if (res.status !== 200) failed++;
     return performance.now() - started;
   };
+  if (cache === 'on') await cacheInUse(node.url, tokens[0]!, read.path);
   // Warm-up: every client once (its session checked, its connection open).
   await Promise.all(tokens.map(get));
   let requests = tokens.length;

@@ -11,6 +11,8 @@ const nodes = useInProcessNodes();
 async function twoNodes() {
   const a = await nodes.start('server,workers');
   const b = await nodes.start('server');
+  // Each node's cache connects on its own; until then its reads go to PostgreSQL.
+  for (const node of [a, b]) await expect.poll(() => node.deps.cache.usable).toBe(true);
   return { a, b, viaA: httpApi(nodeUrl(a)), viaB: httpApi(nodeUrl(b)) };
 }
 
