@@ -174,6 +174,12 @@ export function createSessionCache(options: {
       const message = JSON.stringify(notice);
       try {
         await redis.publish(channel, message);
+        // Redis answers the publisher before it writes the message to the subscribers (its
+        // pending writes go out newest first, in one pass before it reads the next command):
+        // a request answered on PUBLISH's reply alone can reach another node before the
+        // announcement does. Any later command's reply means that pass has ended, and the
+        // announcement is in every node's socket ahead of whatever that answer brings.
+        await redis.ping();
       } catch (err) {
         // Committed all the same. Keep announcing in the background until Redis takes it
         // or no node can still hold the session (entries live at most ttlMs).
