@@ -98,9 +98,15 @@ export function createHttpApp(deps: Deps, options: HttpAppOptions = {}): Hono<Ap
     },
   });
   // Multipart bodies (photo uploads) are streamed and bounded by their route; every
-  // JSON route refuses them by content type before reading a byte.
+  // JSON route refuses them by content type before reading a byte. A GET or HEAD has no
+  // body to bound, and asking (`c.req.raw.body`) would build the whole fetch Request the
+  // adapter otherwise leaves unbuilt (8% of a read's CPU in a profile).
   app.use('/api/*', (c, next) =>
-    /^multipart\/form-data/i.test(c.req.header('content-type') ?? '') ? next() : limitBody(c, next),
+    c.req.method === 'GET' ||
+    c.req.method === 'HEAD' ||
+    /^multipart\/form-data/i.test(c.req.header('content-type') ?? '')
+      ? next()
+      : limitBody(c, next),
   );
 
   app.route('/', createOpsRoutes(deps));
