@@ -139,6 +139,12 @@ describe('the read cache across nodes', () => {
     await expect.poll(count, { timeout: 10_000 }).toBe(1);
     await expect.poll(mapCount, { timeout: 10_000 }).toBe(1);
 
+    // A post deleted through node A takes its unread notification with it.
+    const gone = await viaA.post(author, { body: 'Gone soon' });
+    await expect.poll(count, { timeout: 10_000 }).toBe(2);
+    await viaA.call('DELETE', `/posts/${gone.id}`, author.accessToken);
+    expect(await count()).toBe(1);
+
     // Marked read through node A: node B answers 0 at once.
     const list = await viaA.call('GET', '/notifications', reader.accessToken);
     await viaA.call('POST', '/notifications/read', reader.accessToken, {

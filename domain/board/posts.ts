@@ -4,6 +4,7 @@ import type { Sql, TxSql } from '../../core/db.ts';
 import { AppError, forbidden, notFound } from '../../core/errors.ts';
 import { isId } from '../../core/http/params.ts';
 import { recordEvent } from '../events/index.ts';
+import { unreadRecipientsOf } from '../notifications/index.ts';
 import { attachPhotos, replacePostPhotos } from '../photos/index.ts';
 import { geoFor } from './geoprivacy.ts';
 import { exactLocation, findPost, isEmptyPost, type PostRow } from './post-reads.ts';
@@ -104,9 +105,14 @@ export async function editPost(tx: TxSql, id: string, me: string, changes: PostC
   });
 }
 
-/** Deletes the author's post (its comments and likes with it) and says so with post.deleted. */
-export async function removePost(tx: TxSql, id: string, me: string) {
+/**
+ * Deletes the author's post (its comments, likes and notifications with it) and says so
+ * with post.deleted. Returns who had an unread notification of it (their counts fall).
+ */
+export async function removePost(tx: TxSql, id: string, me: string): Promise<string[]> {
   const owner = await lockOwnPost(tx, id, me, 'delete');
+  // The post's row is locked: no notification of it can be added from here on.
+  const unread = await unreadRecipientsOf(tx, id);
   await deletePost(tx, id, me);
   await recordEvent(tx, {
     type: 'post.deleted',
@@ -114,6 +120,7 @@ export async function removePost(tx: TxSql, id: string, me: string) {
     authorId: me,
     publicCell: owner.pubCell,
   });
+  return unread;
 }
 
 /** Locks the post for the rest of the transaction, and lets only its author go on. */

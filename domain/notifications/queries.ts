@@ -125,6 +125,16 @@ export async function notificationsAfter(
   return { rows: rows.slice(0, limit).reverse(), hasMore: rows.length > limit };
 }
 
+/**
+ * Who has an unread notification of this post: their counts fall when the post goes (its
+ * notifications go with it, by the foreign key's cascade).
+ */
+export async function unreadRecipientsOf(sql: Sql | TxSql, postId: string): Promise<string[]> {
+  const rows = await sql<{ userId: string }[]>`
+    select user_id as "userId" from notifications where post_id = ${postId} and read_at is null`;
+  return rows.map((r) => r.userId);
+}
+
 export async function unreadCount(sql: Sql, userId: string): Promise<number> {
   const [row] = await sql<{ count: number }[]>`
     select count(*)::int as count from notifications where user_id = ${userId} and read_at is null`;

@@ -161,11 +161,12 @@ export function createPostRoutes(deps: Deps) {
   router.openapi(routes.remove, async (c) => {
     const id = requireId(c.req.valid('param').id, 'post');
     const me = c.get('auth').userId;
-    await sql.begin((tx) => removePost(tx, id, me));
+    const unread = await sql.begin((tx) => removePost(tx, id, me));
     await deps.cache.invalidate([
       cacheScopes.post(id),
       cacheScopes.authorPosts(me),
       cacheScopes.user(me),
+      ...unread.map(cacheScopes.unread),
     ]);
     return c.body(null, 204);
   });
