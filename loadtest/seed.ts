@@ -3,7 +3,12 @@
 // around a few cities, some obscured, some private — so the map viewer and the
 // benchmarks have something real-looking to show. Deterministic for a given --seed.
 //
-//   npm run seed -- --seed=42 --users=2000 --sightings=20000
+//   npm run seed -- --seed=42 --users=2000 --posts=20000
+//   npm run seed -- --users=100000 --posts=1000000     (the scale of npm run check:plans)
+//
+// Besides the sightings: comments and notifications in proportion to them, and the named
+// fixtures of loadtest/seed-fixtures.ts (the shapes that are hard for queries);
+// --fixtures=false leaves out both.
 import { v7 as uuidv7 } from 'uuid';
 import { loadConfig } from '../core/config.ts';
 import { createSql, ensureDatabase } from '../core/db.ts';
@@ -13,13 +18,20 @@ import { hashPassword } from '../domain/auth/passwords.ts';
 import { geoFor } from '../domain/board/geoprivacy.ts';
 import { geoColumns } from '../domain/board/post-writes.ts';
 import { cellCenter, MAP_RESOLUTIONS, mapCells } from '../domain/map/geo.ts';
+import {
+  countInteractions,
+  type FixtureSizes,
+  seedActivity,
+  seedFixtures,
+} from './seed-fixtures.ts';
 
 const args = new Map(
   process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
 );
 const SEED = Number(args.get('seed') ?? 42);
 const USERS = Number(args.get('users') ?? 2_000);
-const SIGHTINGS = Number(args.get('sightings') ?? 20_000);
+const SIGHTINGS = Number(args.get('posts') ?? args.get('sightings') ?? 20_000);
+const FIXTURES = args.get('fixtures') !== 'false';
 export const SEED_PASSWORD = 'unimal-seed-password';
 
 /** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
@@ -69,6 +81,11 @@ export interface SeedOptions {
   seed: number;
   users: number;
   sightings: number;
+  /**
+   * Also comments and notifications in proportion, and the named fixtures (see
+   * seed-fixtures.ts), at these sizes (FULL_FIXTURES by default). Off when absent.
+   */
+  fixtures?: boolean | FixtureSizes;
   log?: (line: string) => void;
 }
 
@@ -137,11 +154,10 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
     { res: number; cell: string; kind: string; count: number; last: number }
   >();
   const now = Date.now();
-  // 2,000 posts × 19 columns stays under PostgreSQL's 65,535 parameters per statement.
-  const BATCH = 2_000;
+  const BATCH = 10_000;
+  const rows: PostInsert[] = [];
+  const points: Array<{ id: string; kind: string; cells: string[]; at: Date }> = [];
   for (let i = 0; i < options.sightings; i += BATCH) {
-    const rows = [];
-    const points: Array<{ id: string; kind: string; cells: string[]; at: Date }> = [];
     for (let k = 0; k < Math.min(BATCH, options.sightings - i); k++) {
       const city = pickCity(rand() * totalWeight);
       const kind = pick(['pet', 'pet', 'stray', 'stray', 'wild'] as const);
@@ -182,13 +198,28 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
         });
       }
     }
-    await sql`insert into posts ${sql(rows)}`;
-    if (points.length > 0) {
-      await sql`insert into map_points ${sql(
-        points.map((p) => ({ post_id: p.id, kind: p.kind, cells: p.cells, created_at: p.at })),
-      )}`;
-    }
-    if ((i / BATCH) % 10 === 9) log(`${Math.min(options.sightings, i + BATCH)} sightings`);
+  }
+  // In the order generated (comments pick posts by it), then inserted in id order: the
+  // primary keys' b-trees then grow at their right edge instead of splitting pages all
+  // over. Each batch goes as one array per column (unnest): 19 parameters a statement
+  // whatever its size, and 19 values for PostgreSQL to parse, not 19 per row.
+  const postIds = rows.map((r) => r.id);
+  const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+  rows.sort(byId);
+  points.sort(byId);
+  for (let i = 0; i < rows.length; i += BATCH) {
+    await insertPosts(sql, rows.slice(i, i + BATCH));
+    if ((i / BATCH) % 10 === 9) log(`${Math.min(rows.length, i + BATCH)} sightings`);
+  }
+  for (let i = 0; i < points.length; i += BATCH) {
+    const chunk = points.slice(i, i + BATCH);
+    // Each point's cells travel as one comma-separated string (H3 cells hold no commas).
+    await sql`
+      insert into map_points (post_id, kind, cells, created_at)
+      select id, kind, string_to_array(cells, ','), created_at
+      from unnest(${chunk.map((p) => p.id)}::uuid[], ${chunk.map((p) => p.kind)}::text[],
+        ${chunk.map((p) => p.cells.join(','))}::text[], ${chunk.map((p) => p.at.toISOString())}::timestamptz[])
+        as u(id, kind, cells, created_at)`;
   }
   const cells = [...aggregates.values()];
   for (let i = 0; i < cells.length; i += 10_000) {
@@ -203,14 +234,61 @@ export async function seed(sql: ReturnType<typeof createSql>, options: SeedOptio
       on conflict (res, cell, kind) do update
         set count = map_cells.count + excluded.count, last_at = greatest(map_cells.last_at, excluded.last_at)`;
   }
+  if (options.fixtures) {
+    const sizes = options.fixtures === true ? undefined : options.fixtures;
+    await seedActivity(sql, { rand, userIds, postIds, log });
+    await seedFixtures(sql, { prefix, userIds, sizes, passwordHash: hash, log });
+    await countInteractions(sql);
+  }
+  log('counting');
   await sql`
     update users u set
       follower_count = (select count(*) from follows where followee_id = u.id),
       following_count = (select count(*) from follows where follower_id = u.id),
       post_count = (select count(*) from posts where author_id = u.id)
     where u.handle like ${`${prefix}%`}`;
-  await sql`analyze`;
+  // Vacuumed as well as analysed: a settled table's visibility map lets index-only scans
+  // skip the heap, as they would in a database that has been running for a while.
+  await sql`vacuum analyze`;
   return { email: `${prefix}1@seed.unimal.test`, password: SEED_PASSWORD };
+}
+
+type PostInsert = {
+  id: string;
+  author_id: string;
+  kind: string;
+  species: string;
+  body: string;
+  geoprivacy: string;
+  lat: number | null;
+  lng: number | null;
+  accuracy_m: number | null;
+  cell: string | null;
+  pub_lat: number | null;
+  pub_lng: number | null;
+  pub_cell: string | null;
+  pub_r6: string | null;
+  pub_r7: string | null;
+  pub_r9: string | null;
+  observed_at: Date;
+  created_at: Date;
+  updated_at: Date;
+};
+
+async function insertPosts(sql: ReturnType<typeof createSql>, rows: PostInsert[]) {
+  const col = <K extends keyof PostInsert>(k: K) => rows.map((r) => r[k]);
+  const times = (k: 'observed_at' | 'created_at' | 'updated_at') =>
+    rows.map((r) => r[k].toISOString());
+  await sql`
+    insert into posts (id, author_id, kind, species, body, geoprivacy, lat, lng, accuracy_m, cell,
+      pub_lat, pub_lng, pub_cell, pub_r6, pub_r7, pub_r9, observed_at, created_at, updated_at)
+    select * from unnest(${col('id')}::uuid[], ${col('author_id')}::uuid[], ${col('kind')}::text[],
+      ${col('species')}::text[], ${col('body')}::text[], ${col('geoprivacy')}::text[],
+      ${col('lat')}::float8[], ${col('lng')}::float8[], ${col('accuracy_m')}::real[],
+      ${col('cell')}::text[], ${col('pub_lat')}::float8[], ${col('pub_lng')}::float8[],
+      ${col('pub_cell')}::text[], ${col('pub_r6')}::text[], ${col('pub_r7')}::text[],
+      ${col('pub_r9')}::text[], ${times('observed_at')}::timestamptz[],
+      ${times('created_at')}::timestamptz[], ${times('updated_at')}::timestamptz[])`;
 }
 
 async function main() {
@@ -225,6 +303,7 @@ async function main() {
       seed: SEED,
       users: USERS,
       sightings: SIGHTINGS,
+      fixtures: FIXTURES,
       log: (l) => console.log(l),
     });
     console.log(`seeded in ${((performance.now() - started) / 1000).toFixed(1)} s (seed ${SEED})`);
