@@ -136,9 +136,19 @@ export async function listFeed(
     order by p.id desc limit ${limit + 1}`;
 }
 
+/** Above every UUID: the keyset bound of a ring the cursor is not in (every post is below it). */
+const ABOVE_ALL_IDS = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
+
 /**
  * Posts whose public point lies within the radius, nearest ring of cells first,
  * newest first within a ring. Only public cells and points are consulted.
+ *
+ * Each cell gives at most a page of its newest posts within the radius (its part of the
+ * (pub_rN, id) index, walked newest first), and the page is taken from those: a page
+ * reads about a page per cell, not every post of every cell in the disk, which in a
+ * dense city at r6 and r7 is a good part of the table (npm run check:plans). The cursor's
+ * ring bounds ids by the cursor's id, later rings by nothing, earlier rings are skipped.
+ * Only the page's posts are then read whole, with their authors.
  */
 export async function listNearby(
   sql: Sql,
@@ -154,23 +164,34 @@ export async function listNearby(
     after?: { ring: number; id: string } | undefined;
   },
 ): Promise<PostRow[]> {
-  const column = sql.unsafe(`p.pub_r${input.resolution}`);
+  const column = sql.unsafe(`n.pub_r${input.resolution}`);
   const cells = input.rings.map((r) => r.cell);
   const rings = input.rings.map((r) => r.ring);
-  const { lat, lng } = input;
+  const { lat, lng, after } = input;
   return sql<PostRow[]>`
-    select ${postColumns(sql, input.viewerId)}, r.ring
-    from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
-    join posts p on ${column} = r.cell
+    select ${postColumns(sql, input.viewerId)}, page.ring
+    from (
+      select r.ring, newest.id
+      from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
+      cross join lateral (
+        select n.id from posts n
+        where ${column} = r.cell
+          ${after ? sql`and n.id < case when r.ring = ${after.ring} then ${after.id}::uuid else ${ABOVE_ALL_IDS}::uuid end` : sql``}
+          and 6371 * 2 * asin(sqrt(
+            power(sin(radians(n.pub_lat - ${lat}) / 2), 2) +
+            cos(radians(${lat})) * cos(radians(n.pub_lat)) * power(sin(radians(n.pub_lng - ${lng}) / 2), 2)
+          )) <= ${input.radiusKm}
+          ${input.kind ? sql`and n.kind = ${input.kind}` : sql``}
+        order by n.id desc
+        limit ${input.limit + 1}
+      ) newest
+      ${after ? sql`where r.ring >= ${after.ring}` : sql``}
+      order by r.ring asc, newest.id desc
+      limit ${input.limit + 1}
+    ) page
+    join posts p on p.id = page.id
     ${authorJoin(sql)}
-    where 6371 * 2 * asin(sqrt(
-        power(sin(radians(p.pub_lat - ${lat}) / 2), 2) +
-        cos(radians(${lat})) * cos(radians(p.pub_lat)) * power(sin(radians(p.pub_lng - ${lng}) / 2), 2)
-      )) <= ${input.radiusKm}
-      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
-      ${input.after ? sql`and (r.ring > ${input.after.ring} or (r.ring = ${input.after.ring} and p.id < ${input.after.id}))` : sql``}
-    order by r.ring asc, p.id desc
-    limit ${input.limit + 1}`;
+    order by page.ring asc, p.id desc`;
 }
 
 /** Whether the post is still there (a fan-out may reach it after its deletion). */
