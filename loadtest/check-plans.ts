@@ -1,7 +1,8 @@
 // `npm run check:plans`: EXPLAIN (ANALYZE, BUFFERS) of every list query of the API on a
-// database seeded at scale, with the seed's hard shapes as inputs. Prints a table per
-// query and fails (exit code 1) when a plan reads a large table whole or reads far more
-// rows than it returns (loadtest/plans/verdict.ts).
+// database seeded at scale, with the seed's hard shapes as inputs, under the plan made
+// for the parameters' values (custom) and under the generic one a prepared statement may
+// switch to. Prints a table per query and fails (exit code 1) when a plan reads a large
+// table whole or reads far more rows than it returns (loadtest/plans/verdict.ts).
 //
 //   npm run check:plans -- --users=100000 --posts=1000000 --seed=42
 //
@@ -14,7 +15,13 @@ import { loadConfig } from '../core/config.ts';
 import { createSql, ensureDatabase, quoteIdent } from '../core/db.ts';
 import { migrate } from '../core/migrate.ts';
 import { planCases } from './plans/cases.ts';
-import { explain, type PlanSummary, queryRecorder, tableSizes } from './plans/explain.ts';
+import {
+  explain,
+  explainGeneric,
+  type PlanSummary,
+  queryRecorder,
+  tableSizes,
+} from './plans/explain.ts';
 import { planProblems } from './plans/verdict.ts';
 import { seed } from './seed.ts';
 import { fixtureHandles } from './seed-fixtures.ts';
@@ -119,11 +126,17 @@ async function main() {
       await c.run(recorded);
       const sent = recorder.take();
       for (const [i, statement] of sent.entries()) {
-        const plan = await explain(recorded, statement);
-        recorder.take();
-        const problems = planProblems(plan, sizes);
-        if (problems.length > 0) failures++;
-        console.log(row(sent.length > 1 ? `${c.input} (${i + 1})` : c.input, plan, problems));
+        const input = sent.length > 1 ? `${c.input} (${i + 1})` : c.input;
+        for (const [mode, run] of [
+          ['custom', explain],
+          ['generic', explainGeneric],
+        ] as const) {
+          const plan = await run(recorded, statement);
+          recorder.take();
+          const problems = planProblems(plan, sizes);
+          if (problems.length > 0) failures++;
+          console.log(row(`${input} · ${mode}`, plan, problems));
+        }
       }
     }
   } finally {

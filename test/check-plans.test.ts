@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sql } from '../core/db.ts';
-import { explain, queryRecorder, tableSizes } from '../loadtest/plans/explain.ts';
+import { explain, explainGeneric, queryRecorder, tableSizes } from '../loadtest/plans/explain.ts';
 import { LARGE_TABLE_ROWS, planProblems } from '../loadtest/plans/verdict.ts';
 import { createTestDatabase } from './helpers/context.ts';
 
@@ -30,11 +30,11 @@ afterAll(async () => {
 });
 
 /** Runs a query as an application would, then judges the statement it sent. */
-async function judge(run: (s: Sql) => Promise<unknown>, s: Sql = sql) {
+async function judge(run: (s: Sql) => Promise<unknown>, s: Sql = sql, how = explain) {
   recorder.take();
   await run(s);
   const [sent] = recorder.take();
-  const plan = await explain(s, sent!);
+  const plan = await how(s, sent!);
   return { plan, problems: planProblems(plan, sizes) };
 }
 
@@ -77,5 +77,22 @@ describe('check:plans verdict', () => {
     const small = await judge((s) => s`select * from small_probe where v = ${7}`);
     expect(small.plan.nodeTypes).toContain('Seq Scan');
     expect(small.problems).toEqual([]);
+  });
+
+  it('judges the generic plan of a prepared statement too, with its parameters', async () => {
+    const scan = await judge((s) => s`select * from probe where v = ${4999}`, sql, explainGeneric);
+    expect(scan.plan).toMatchObject({ rowsReturned: 4, rowsRead: 20_000 });
+    expect(scan.problems.join()).toMatch(/Seq Scan on probe/);
+    const lookup = await judge(
+      (s) => s`select * from probe where id = any(${[7, 8]}::int[]) and pad = ${'x'.repeat(40)}`,
+      sql,
+      explainGeneric,
+    );
+    expect(lookup.plan).toMatchObject({ rowsReturned: 2, rowsRead: 2 });
+    expect(lookup.problems).toEqual([]);
+    // Nothing is left prepared on the connection.
+    expect(
+      await sql`select count(*)::int as n from pg_prepared_statements where name = 'plan_check'`,
+    ).toEqual([{ n: 0 }]);
   });
 });

@@ -127,6 +127,45 @@ export async function explain(sql: Sql, sent: SentQuery): Promise<PlanSummary> {
   return summarise(plan!);
 }
 
+/**
+ * The same under the generic plan: the one PostgreSQL may settle on for a prepared
+ * statement after its fifth execution (plan_cache_mode auto), planned without the
+ * parameters' values. postgres.js prepares every statement, so this is the plan a busy
+ * server runs. EXPLAIN takes no bound parameters, so the statement is PREPAREd, its
+ * parameters are turned into literals of the types PostgreSQL inferred for them (by
+ * PostgreSQL itself, quote_nullable), and EXECUTEd under EXPLAIN.
+ */
+export async function explainGeneric(sql: Sql, sent: SentQuery): Promise<PlanSummary> {
+  const conn = await sql.reserve();
+  try {
+    await conn.unsafe('set plan_cache_mode = force_generic_plan');
+    await conn.unsafe(`prepare plan_check as ${sent.query}`);
+    const [prepared] = await conn.unsafe<{ types: string[] }[]>(
+      `select parameter_types::text[] as types from pg_prepared_statements where name = 'plan_check'`,
+    );
+    const types = prepared!.types;
+    let args = '';
+    if (types.length > 0) {
+      const [quoted] = await conn.unsafe<{ literals: string[] }[]>(
+        `select array[${types.map((t, i) => `quote_nullable($${i + 1}::${t}) || '::${t}'`).join(', ')}]::text[] as literals`,
+        sent.params as postgres.ParameterOrJSON<never>[],
+      );
+      args = `(${quoted!.literals.join(', ')})`;
+    }
+    const [row] = await conn.unsafe(
+      `explain (analyze, buffers, format json) execute plan_check${args}`,
+    );
+    const [plan] = (row as unknown as { 'QUERY PLAN': Parameters<typeof summarise>[0][] })[
+      'QUERY PLAN'
+    ];
+    return summarise(plan!);
+  } finally {
+    await conn.unsafe('deallocate plan_check').catch(() => {});
+    await conn.unsafe('reset plan_cache_mode').catch(() => {});
+    conn.release();
+  }
+}
+
 /** Estimated rows of each table (pg_class.reltuples, kept by ANALYZE and VACUUM). */
 export async function tableSizes(sql: Sql, tables: string[]): Promise<Map<string, number>> {
   const rows = await sql<{ name: string; rows: number }[]>`
