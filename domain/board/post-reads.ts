@@ -120,20 +120,60 @@ export async function listPostsByAuthor(
     order by p.id desc limit ${limit + 1}`;
 }
 
-/** Posts of the people the viewer follows, newest first; new posts never shift later pages. */
+/**
+ * How many of the newest posts a feed or map page looks through first, before the way
+ * that suits a narrower selection (each followee's posts, the box's index).
+ */
+const RECENT_WINDOW = 1_000;
+
+/**
+ * Posts of the people the viewer follows, newest first; new posts never shift later pages.
+ *
+ * One statement, two ways, both bounded whoever the viewer is, so the plan does not
+ * depend on the values (postgres.js prepares statements, and PostgreSQL's generic plan
+ * for "my followees' posts, newest first" read all 141,000 posts of the 2,000 accounts a
+ * heavy follower follows; npm run check:plans):
+ * - the newest RECENT_WINDOW posts (before the cursor), kept when their author is followed:
+ *   a full page there is the page, since any newer followee post would be in the window;
+ * - otherwise (few followee posts lately) each followee's newest page, merged: as many
+ *   index entries as followees times a page, at most.
+ */
 export async function listFeed(
   sql: Sql,
   viewerId: string,
   limit: number,
   before?: string,
 ): Promise<PostRow[]> {
+  const olderId = (column: string) => (before ? sql`and ${sql.unsafe(column)} < ${before}` : sql``);
   return sql<PostRow[]>`
+    with recent as materialized (
+      select w.id from (
+        select n.id, n.author_id from posts n
+        where true ${olderId('n.id')}
+        order by n.id desc limit ${RECENT_WINDOW}
+      ) w
+      where w.author_id in (select followee_id from follows where follower_id = ${viewerId})
+      order by w.id desc limit ${limit + 1}
+    ),
+    page as (
+      select id from recent where (select count(*) from recent) > ${limit}
+      union all
+      select merged.id from (
+        select newest.id from follows f
+        cross join lateral (
+          select n.id from posts n
+          where n.author_id = f.followee_id ${olderId('n.id')}
+          order by n.id desc limit ${limit + 1}
+        ) newest
+        where f.follower_id = ${viewerId}
+        order by newest.id desc limit ${limit + 1}
+      ) merged
+      where (select count(*) from recent) <= ${limit}
+    )
     select ${postColumns(sql, viewerId)}
-    from follows f
-    join posts p on p.author_id = f.followee_id
+    from page join posts p on p.id = page.id
     ${authorJoin(sql)}
-    where f.follower_id = ${viewerId} ${olderThan(sql, before)}
-    order by p.id desc limit ${limit + 1}`;
+    order by p.id desc`;
 }
 
 /** Above every UUID: the keyset bound of a ring the cursor is not in (every post is below it). */
@@ -229,7 +269,15 @@ export async function exactLocation(
     : null;
 }
 
-/** Posts whose public point lies in the box, newest first (the map's close zooms). */
+/**
+ * Posts whose public point lies in the box, newest first (the map's close zooms).
+ *
+ * As listFeed, one statement, two ways, so that the plan does not depend on the box (the
+ * generic plan walked the (pub_lat, pub_lng) index and sorted: 160,000 rows for a city's
+ * first page; npm run check:plans): the newest RECENT_WINDOW posts kept when in the box,
+ * which is the page when it fills one; otherwise (a box with few posts lately) the box's
+ * posts from the (pub_lat, pub_lng) index, newest first.
+ */
 export async function listPostsInBox(
   sql: Sql,
   input: {
@@ -240,12 +288,36 @@ export async function listPostsInBox(
     before?: string | undefined;
   },
 ): Promise<PostRow[]> {
+  const inBox = (alias: string) => sql`
+    ${sql.unsafe(alias)}.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
+    and ${lngCondition(sql, `${alias}.pub_lng`, input.bbox)}
+    ${input.kind ? sql`and ${sql.unsafe(alias)}.kind = ${input.kind}` : sql``}`;
+  const olderId = input.before ? sql`and n.id < ${input.before}` : sql``;
+  // One kind of three keeps a third of the posts: a window three times as long finds a
+  // page as often.
+  const window = input.kind ? 3 * RECENT_WINDOW : RECENT_WINDOW;
   return sql<PostRow[]>`
+    with recent as materialized (
+      select w.id from (
+        select n.id, n.pub_lat, n.pub_lng, n.kind from posts n
+        where true ${olderId}
+        order by n.id desc limit ${window}
+      ) w
+      where ${inBox('w')}
+      order by w.id desc limit ${input.limit + 1}
+    ),
+    page as (
+      select id from recent where (select count(*) from recent) > ${input.limit}
+      union all
+      select boxed.id from (
+        select n.id from posts n
+        where ${inBox('n')} ${olderId}
+        order by n.id desc limit ${input.limit + 1}
+      ) boxed
+      where (select count(*) from recent) <= ${input.limit}
+    )
     select ${postColumns(sql, input.viewerId)}
-    from posts p ${authorJoin(sql)}
-    where p.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
-      and ${lngCondition(sql, 'p.pub_lng', input.bbox)}
-      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
-      ${olderThan(sql, input.before)}
-    order by p.id desc limit ${input.limit + 1}`;
+    from page join posts p on p.id = page.id
+    ${authorJoin(sql)}
+    order by p.id desc`;
 }
