@@ -86,7 +86,7 @@ function row(input: string, p: PlanSummary, problems: string[]) {
   const scans = p.scans
     .map((s) => `${s.node} ${s.index ?? s.relation} (${s.rows})`)
     .filter((s, i, all) => all.indexOf(s) === i);
-  return `| ${input} | ${ms(p.planningMs)} + ${ms(p.executionMs)} | ${p.rowsReturned} | ${p.rowsRead} | ${p.sharedHit} / ${p.sharedRead} | ${p.nodeTypes.join(', ')} | ${scans.join('; ')} | ${problems.length ? `**FAIL**: ${problems.join('; ')}` : 'ok'} |`;
+  return `| ${input} | ${ms(p.planningMs)} + ${ms(p.executionMs)}${p.jitMs > 0 ? ` (JIT ${ms(p.jitMs)})` : ''} | ${p.rowsReturned} | ${p.rowsRead} | ${p.sharedHit} / ${p.sharedRead} | ${p.nodeTypes.join(', ')} | ${scans.join('; ')} | ${problems.length ? `**FAIL**: ${problems.join('; ')}` : 'ok'} |`;
 }
 
 async function main() {

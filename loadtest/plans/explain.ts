@@ -65,6 +65,8 @@ export interface ScanRead {
 export interface PlanSummary {
   planningMs: number;
   executionMs: number;
+  /** Time compiling the plan (part of executionMs): a plan priced past jit_above_cost. */
+  jitMs: number;
   rowsReturned: number;
   /** Sum over scan nodes of (rows produced + rows removed by filter or recheck) × loops. */
   rowsRead: number;
@@ -79,6 +81,7 @@ export function summarise(plan: {
   Plan: PlanNode;
   'Planning Time': number;
   'Execution Time': number;
+  JIT?: { Timing?: { Total?: number } };
 }): PlanSummary {
   const nodeTypes: string[] = [];
   const scans: ScanRead[] = [];
@@ -102,6 +105,7 @@ export function summarise(plan: {
   return {
     planningMs: plan['Planning Time'],
     executionMs: plan['Execution Time'],
+    jitMs: plan.JIT?.Timing?.Total ?? 0,
     rowsReturned: plan.Plan['Actual Rows'] * plan.Plan['Actual Loops'],
     rowsRead: scans.reduce((sum, s) => sum + s.rows, 0),
     sharedHit: plan.Plan['Shared Hit Blocks'] ?? 0,
