@@ -73,7 +73,8 @@ async function openDatabase() {
       users: USERS,
       sightings: POSTS,
       fixtures: true,
-      log: (l) => console.log(`  ${l}`),
+      log: (l) =>
+        console.log(`  ${((performance.now() - started) / 1000).toFixed(0).padStart(4)} s  ${l}`),
     });
     console.log(`seeded in ${((performance.now() - started) / 1000).toFixed(0)} s`);
   }

@@ -51,57 +51,80 @@ const COMMENTS = [
   'Looks healthy.',
 ];
 
+/** Comments and likes drawn for the sightings, as one array per column. */
+export interface Activity {
+  comments: { post: string[]; author: string[]; body: string[] };
+  likes: { post: string[]; user: string[] };
+}
+
 /**
- * Comments, a fifth as many as there are posts (the earliest generated posts more often),
- * likes, and a `follow` notification for every follow edge, a quarter of them unread.
+ * Comments, a fifth as many as there are posts, and as many likes as posts (a pair drawn
+ * twice counts once), by users and on posts drawn with a bias to the first of each (in
+ * the order generated). Drawn before the posts are written, so that their counts go in
+ * with them rather than as an update of most of the table afterwards.
  */
-export async function seedActivity(
-  sql: Sql,
-  input: { rand: () => number; userIds: string[]; postIds: string[]; log: (l: string) => void },
-) {
-  const { rand, userIds, postIds } = input;
-  const total = Math.floor(postIds.length / 5);
-  for (let i = 0; i < total; i += 20_000) {
-    const n = Math.min(20_000, total - i);
-    const posts: string[] = [];
-    const authors: string[] = [];
-    const bodies: string[] = [];
-    for (let k = 0; k < n; k++) {
-      posts.push(postIds[Math.floor(postIds.length * rand() ** 2)]!);
-      authors.push(userIds[Math.floor(userIds.length * rand() ** 2)]!);
-      bodies.push(COMMENTS[Math.floor(rand() * COMMENTS.length)]!);
-    }
+export function drawActivity(rand: () => number, userIds: string[], postIds: string[]): Activity {
+  const draw = (ids: string[]) => ids[Math.floor(ids.length * rand() ** 2)]!;
+  const comments: Activity['comments'] = { post: [], author: [], body: [] };
+  for (let i = 0; i < Math.floor(postIds.length / 5); i++) {
+    comments.post.push(draw(postIds));
+    comments.author.push(draw(userIds));
+    comments.body.push(COMMENTS[Math.floor(rand() * COMMENTS.length)]!);
+  }
+  const likes: Activity['likes'] = { post: [], user: [] };
+  const seen = new Set<string>();
+  for (let i = 0; i < postIds.length; i++) {
+    const post = draw(postIds);
+    const user = draw(userIds);
+    if (seen.has(post + user)) continue;
+    seen.add(post + user);
+    likes.post.push(post);
+    likes.user.push(user);
+  }
+  return { comments, likes };
+}
+
+/** Each post's comment and like counts in an activity. */
+export function activityCounts(activity: Activity) {
+  const counts = new Map<string, { comments: number; likes: number }>();
+  const of = (post: string) => {
+    const c = counts.get(post) ?? { comments: 0, likes: 0 };
+    counts.set(post, c);
+    return c;
+  };
+  for (const post of activity.comments.post) of(post).comments++;
+  for (const post of activity.likes.post) of(post).likes++;
+  return counts;
+}
+
+/** Writes the activity (its posts written already), and a `follow` notification for every follow edge, a quarter of them unread. */
+export async function insertActivity(sql: Sql, activity: Activity, log: (l: string) => void) {
+  const { comments, likes } = activity;
+  for (let i = 0; i < comments.post.length; i += 20_000) {
+    const slice = (xs: string[]) => xs.slice(i, i + 20_000);
     await sql`
       insert into comments (post_id, author_id, body)
-      select * from unnest(${posts}::uuid[], ${authors}::uuid[], ${bodies}::text[])`;
+      select * from unnest(${slice(comments.post)}::uuid[], ${slice(comments.author)}::uuid[],
+        ${slice(comments.body)}::text[])`;
   }
-  input.log(`${total} comments`);
-  // As many likes as posts, by users and on posts drawn like the comments' (a pair drawn
-  // twice counts once).
-  for (let i = 0; i < postIds.length; i += 20_000) {
-    const n = Math.min(20_000, postIds.length - i);
-    const posts: string[] = [];
-    const users: string[] = [];
-    for (let k = 0; k < n; k++) {
-      posts.push(postIds[Math.floor(postIds.length * rand() ** 2)]!);
-      users.push(userIds[Math.floor(userIds.length * rand() ** 2)]!);
-    }
+  log(`${comments.post.length} comments`);
+  for (let i = 0; i < likes.post.length; i += 20_000) {
     await sql`
       insert into likes (post_id, user_id)
-      select * from unnest(${posts}::uuid[], ${users}::uuid[])
-      on conflict do nothing`;
+      select * from unnest(${likes.post.slice(i, i + 20_000)}::uuid[],
+        ${likes.user.slice(i, i + 20_000)}::uuid[])`;
   }
-  input.log('likes');
+  log(`${likes.post.length} likes`);
   const res = await sql`
     insert into notifications (user_id, id, type, actor_id, created_at, read_at)
     select f.followee_id, gen_uuid_v7(), 'follow', f.follower_id, f.created_at,
       case when hashtext(f.follower_id::text || f.followee_id::text) % 4 <> 0 then f.created_at end
     from follows f
     order by f.created_at, f.follower_id, f.followee_id`;
-  input.log(`${res.count} follow notifications`);
+  log(`${res.count} follow notifications`);
 }
 
-/** The named fixtures (sizes: FULL_FIXTURES unless given). Run after seedActivity. */
+/** The named fixtures (sizes: FULL_FIXTURES unless given). */
 export async function seedFixtures(
   sql: Sql,
   input: {
@@ -163,6 +186,7 @@ export async function seedFixtures(
       'Comment ' || i, ${busyAt} + i * interval '1 second'
     from generate_series(1, ${sizes.comments}) as i
     order by i`;
+  await sql`update posts set comment_count = ${sizes.comments} where id = ${busy!.id}`;
 
   // The inbox, oldest first (seq follows insertion): likes of the busy post and follows.
   const unreadFrom = Math.floor(sizes.inbox * (1 - UNREAD_NEWEST));
@@ -180,16 +204,4 @@ export async function seedFixtures(
     `fixtures: ${sizes.following} follows, ${sizes.quietAccounts} quiet accounts, ` +
       `${sizes.inbox} notifications, ${sizes.comments} comments on one post`,
   );
-}
-
-/** Sets posts' comment and like counts from their rows (the seed inserts them directly). */
-export async function countInteractions(sql: Sql) {
-  await sql`
-    update posts p set comment_count = coalesce(c.n, 0), like_count = coalesce(l.n, 0)
-    from (select post_id from comments union select post_id from likes) touched
-    left join (select post_id, count(*)::int as n from comments group by post_id) c
-      on c.post_id = touched.post_id
-    left join (select post_id, count(*)::int as n from likes group by post_id) l
-      on l.post_id = touched.post_id
-    where p.id = touched.post_id`;
 }

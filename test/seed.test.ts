@@ -66,6 +66,18 @@ describe('npm run seed', () => {
           where p.comment_count <> (select count(*) from comments c where c.post_id = p.id)
              or p.like_count <> (select count(*) from likes l where l.post_id = p.id)) as miscounted,
         (select count(*)::int from likes) > 0 as liked`;
+    // The indexes dropped for the load are back, as the migrations made them.
+    const fresh = await createTestDatabase('seed');
+    const freshSql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+    try {
+      const indexes = (s: postgres.Sql) => s`
+        select indexname, indexdef from pg_indexes
+        where schemaname = current_schema() order by indexname`;
+      expect(await indexes(sql)).toEqual(await indexes(freshSql));
+    } finally {
+      await freshSql.end();
+      await fresh.drop();
+    }
     expect(shape).toEqual({
       following: 150,
       quiet: 5,
