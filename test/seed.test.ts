@@ -1,6 +1,7 @@
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seed } from '../loadtest/seed.ts';
+import { BUSY_POST_CLIENT_ID, fixtureHandles } from '../loadtest/seed-fixtures.ts';
 import { createTestDatabase } from './helpers/context.ts';
 
 const dbs: Array<{ sql: postgres.Sql; drop: () => Promise<void> }> = [];
@@ -43,5 +44,50 @@ describe('npm run seed', () => {
     // Seeding again with the same seed adds nothing.
     await seed(a.sql, options);
     expect((await a.sql`select count(*)::int as n from posts`)[0]!.n).toBe(2_000);
+  });
+
+  it('adds the named fixtures, comments, likes and notifications, counted on the posts', async () => {
+    const { sql } = dbs[1]!;
+    const sizes = { following: 150, quietAccounts: 5, inbox: 1_000, comments: 300 };
+    await seed(sql, { seed: 9, users: 200, sightings: 1_000, fixtures: sizes });
+    const names = fixtureHandles('s9_');
+    const [shape] = await sql`
+      select
+        (select following_count from users where handle = ${names.following}) as following,
+        (select count(*)::int from follows f join users u on u.id = f.follower_id
+          where u.handle = ${names.quietFeed}) as quiet,
+        (select max(post_count) from users where handle like 's9_fx_quiet_%') as "quietPosts",
+        (select count(*)::int from notifications n join users u on u.id = n.user_id
+          where u.handle = ${names.inbox}) as inbox,
+        (select count(*)::int from notifications n join users u on u.id = n.user_id
+          where u.handle = ${names.inbox} and n.read_at is null) as unread,
+        (select comment_count from posts where client_id = ${BUSY_POST_CLIENT_ID}) as comments,
+        (select count(*)::int from posts p
+          where p.comment_count <> (select count(*) from comments c where c.post_id = p.id)
+             or p.like_count <> (select count(*) from likes l where l.post_id = p.id)) as miscounted,
+        (select count(*)::int from likes) > 0 as liked`;
+    // The indexes dropped for the load are back, as the migrations made them.
+    const fresh = await createTestDatabase('seed');
+    const freshSql = postgres(fresh.url, { max: 1, onnotice: () => {} });
+    try {
+      const indexes = (s: postgres.Sql) => s`
+        select indexname, indexdef from pg_indexes
+        where schemaname = current_schema() order by indexname`;
+      expect(await indexes(sql)).toEqual(await indexes(freshSql));
+    } finally {
+      await freshSql.end();
+      await fresh.drop();
+    }
+    expect(shape).toEqual({
+      following: 150,
+      quiet: 5,
+      quietPosts: 2,
+      inbox: 1_000,
+      // the newest 5 % and every hundredth of the others
+      unread: 50 + 9,
+      comments: 300,
+      miscounted: 0,
+      liked: true,
+    });
   });
 });

@@ -1,4 +1,11 @@
-import { cellToLatLng, getResolution, gridDistance, latLngToCell } from 'h3-js';
+import {
+  cellToBoundary,
+  cellToLatLng,
+  getResolution,
+  gridDisk,
+  gridDistance,
+  latLngToCell,
+} from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import { FINE_RESOLUTION, geoFor, nearbyRings, OBSCURE_RESOLUTION } from './geoprivacy.ts';
 
@@ -87,5 +94,31 @@ describe('nearbyRings', () => {
     // About 9.9 km north.
     const far = latLngToCell(38.72 + 0.089, -9.14, resolution);
     expect(rings.map((r) => r.cell)).toContain(far);
+  });
+
+  it('leaves out the cells wholly beyond the radius, and only those', () => {
+    const [lat, lng, radiusKm] = [38.72, -9.14, 5];
+    const { resolution, rings } = nearbyRings(lat, lng, radiusKm);
+    const kept = new Set(rings.map((r) => r.cell));
+    const km = ([a, b]: number[]) => {
+      const rad = Math.PI / 180;
+      const h =
+        Math.sin(((a! - lat) * rad) / 2) ** 2 +
+        Math.cos(lat * rad) * Math.cos(a! * rad) * Math.sin(((b! - lng) * rad) / 2) ** 2;
+      return 6371 * 2 * Math.asin(Math.sqrt(h));
+    };
+    const disk = gridDisk(latLngToCell(lat, lng, resolution), 3);
+    const dropped = disk.filter((c) => !kept.has(c));
+    expect(dropped.length).toBeGreaterThan(0);
+    for (const cell of dropped) {
+      // Centre and corners all beyond the radius (an edge could only come nearer by a hair).
+      for (const p of [cellToLatLng(cell), ...cellToBoundary(cell)]) {
+        expect(km(p)).toBeGreaterThan(radiusKm);
+      }
+    }
+    // Every cell with its centre within the radius is kept.
+    for (const cell of disk) {
+      if (km(cellToLatLng(cell)) <= radiusKm) expect(kept.has(cell)).toBe(true);
+    }
   });
 });

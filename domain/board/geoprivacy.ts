@@ -1,4 +1,11 @@
-import { cellToLatLng, getHexagonEdgeLengthAvg, gridDisk, gridDistance, latLngToCell } from 'h3-js';
+import {
+  cellToBoundary,
+  cellToLatLng,
+  getHexagonEdgeLengthAvg,
+  gridDisk,
+  gridDistance,
+  latLngToCell,
+} from 'h3-js';
 import type { Geoprivacy } from '../../contract/index.ts';
 
 /**
@@ -85,10 +92,31 @@ export function geoFor(location: Location | null | undefined, geoprivacy: Geopri
   };
 }
 
+/** Great-circle distance in km, by the haversine formula listNearby's SQL uses. */
+function distanceKm(a: readonly [number, number], b: readonly [number, number]): number {
+  const rad = Math.PI / 180;
+  const h =
+    Math.sin(((b[0] - a[0]) * rad) / 2) ** 2 +
+    Math.cos(a[0] * rad) * Math.cos(b[0] * rad) * Math.sin(((b[1] - a[1]) * rad) / 2) ** 2;
+  return 6371 * 2 * Math.asin(Math.sqrt(Math.min(1, h)));
+}
+
+/**
+ * Whether some point of the cell may lie within the radius: no point of a cell is further
+ * from its centre than its furthest vertex, so a cell whose centre is further than the
+ * radius plus that is out of reach (a metre of slack for rounding).
+ */
+function withinReach(cell: string, origin: readonly [number, number], radiusKm: number) {
+  const centre = cellToLatLng(cell);
+  const size = Math.max(...cellToBoundary(cell).map((v) => distanceKm(centre, v)));
+  return distanceKm(origin, centre) - size <= radiusKm + 0.001;
+}
+
 /**
  * The rings of cells around a point that cover a radius, with the resolution
  * chosen so the disk stays within a few hundred cells. `k` is the ring number:
- * the ordering key of "nearest cells first".
+ * the ordering key of "nearest cells first". Cells wholly outside the radius are left
+ * out: none of their posts is near, and a search would read all of them to find that.
  */
 export function nearbyRings(lat: number, lng: number, radiusKm: number) {
   const resolution = radiusKm <= 2 ? 9 : radiusKm <= 10 ? 7 : 6;
@@ -97,7 +125,7 @@ export function nearbyRings(lat: number, lng: number, radiusKm: number) {
   const spacing = getHexagonEdgeLengthAvg(resolution, 'km') * 1.2;
   const k = Math.ceil(radiusKm / spacing) + 1;
   const origin = latLngToCell(lat, lng, resolution);
-  const cells = gridDisk(origin, k);
+  const cells = gridDisk(origin, k).filter((cell) => withinReach(cell, [lat, lng], radiusKm));
   const rings = cells.map((cell) => {
     let ring: number;
     try {

@@ -139,25 +139,87 @@ export async function listPostsByAuthor(
     order by p.id desc limit ${limit + 1}`;
 }
 
-/** Posts of the people the viewer follows, newest first; new posts never shift later pages. */
+/**
+ * How many of the newest posts a feed or map page looks through first, before the way
+ * that suits a narrower selection (each followee's posts, the box's index).
+ */
+const RECENT_WINDOW = 1_000;
+
+/**
+ * The window's size written into the statement, not sent as a parameter: a generic plan
+ * guesses an unknown LIMIT at a tenth of the table, which priced the feed past
+ * jit_above_cost and compiled it on every execution (40 to 130 ms).
+ */
+const windowLimit = (sql: Sql, rows: number) => sql.unsafe(String(Math.trunc(rows)));
+
+/**
+ * Posts of the people the viewer follows, newest first; new posts never shift later pages.
+ *
+ * One statement, two ways, both bounded whoever the viewer is, so the plan does not
+ * depend on the values (postgres.js prepares statements, and PostgreSQL's generic plan
+ * for "my followees' posts, newest first" read all 141,000 posts of the 2,000 accounts a
+ * heavy follower follows; npm run check:plans):
+ * - the newest RECENT_WINDOW posts (before the cursor), kept when their author is followed:
+ *   a full page there is the page, since any newer followee post would be in the window;
+ * - otherwise (few followee posts lately) each followee's newest page, merged: as many
+ *   index entries as followees times a page, at most.
+ */
 export async function listFeed(
   sql: Sql,
   viewerId: string,
   limit: number,
   before?: string,
 ): Promise<PostRow[]> {
+  const olderId = (column: string) => (before ? sql`and ${sql.unsafe(column)} < ${before}` : sql``);
   return sql<PostRow[]>`
+    with recent as materialized (
+      select w.id from (
+        select n.id, n.author_id from posts n
+        where true ${olderId('n.id')}
+        order by n.id desc limit ${windowLimit(sql, RECENT_WINDOW)}
+      ) w
+      -- a probe of the edge per post (offset 0 keeps it one): as a join, the generic plan
+      -- compared each post with every followee, 400,000 comparisons for 2,000 of them
+      where exists (
+        select 1 from follows f
+        where f.follower_id = ${viewerId} and f.followee_id = w.author_id offset 0
+      )
+      order by w.id desc limit ${limit + 1}
+    ),
+    page as (
+      select id from recent where (select count(*) from recent) > ${limit}
+      union all
+      select merged.id from (
+        select newest.id from follows f
+        cross join lateral (
+          select n.id from posts n
+          where n.author_id = f.followee_id ${olderId('n.id')}
+          order by n.id desc limit ${limit + 1}
+        ) newest
+        where f.follower_id = ${viewerId}
+        order by newest.id desc limit ${limit + 1}
+      ) merged
+      where (select count(*) from recent) <= ${limit}
+    )
     select ${postColumns(sql, viewerId)}
-    from follows f
-    join posts p on p.author_id = f.followee_id
+    from page join posts p on p.id = page.id
     ${authorJoin(sql)}
-    where f.follower_id = ${viewerId} ${olderThan(sql, before)}
-    order by p.id desc limit ${limit + 1}`;
+    order by p.id desc`;
 }
+
+/** Above every UUID: the keyset bound of a ring the cursor is not in (every post is below it). */
+const ABOVE_ALL_IDS = 'ffffffff-ffff-ffff-ffff-ffffffffffff';
 
 /**
  * Posts whose public point lies within the radius, nearest ring of cells first,
  * newest first within a ring. Only public cells and points are consulted.
+ *
+ * Each cell gives at most a page of its newest posts within the radius (its part of the
+ * (pub_rN, id) index, walked newest first), and the page is taken from those: a page
+ * reads about a page per cell, not every post of every cell in the disk, which in a
+ * dense city at r6 and r7 is a good part of the table (npm run check:plans). The cursor's
+ * ring bounds ids by the cursor's id, later rings by nothing, earlier rings are skipped.
+ * Only the page's posts are then read whole, with their authors.
  */
 export async function listNearby(
   sql: Sql,
@@ -173,23 +235,34 @@ export async function listNearby(
     after?: { ring: number; id: string } | undefined;
   },
 ): Promise<PostRow[]> {
-  const column = sql.unsafe(`p.pub_r${input.resolution}`);
+  const column = sql.unsafe(`n.pub_r${input.resolution}`);
   const cells = input.rings.map((r) => r.cell);
   const rings = input.rings.map((r) => r.ring);
-  const { lat, lng } = input;
+  const { lat, lng, after } = input;
   return sql<PostRow[]>`
-    select ${postColumns(sql, input.viewerId)}, r.ring
-    from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
-    join posts p on ${column} = r.cell
+    select ${postColumns(sql, input.viewerId)}, page.ring
+    from (
+      select r.ring, newest.id
+      from unnest(${cells}::text[], ${rings}::int[]) as r (cell, ring)
+      cross join lateral (
+        select n.id from posts n
+        where ${column} = r.cell
+          ${after ? sql`and n.id < case when r.ring = ${after.ring} then ${after.id}::uuid else ${ABOVE_ALL_IDS}::uuid end` : sql``}
+          and 6371 * 2 * asin(sqrt(
+            power(sin(radians(n.pub_lat - ${lat}) / 2), 2) +
+            cos(radians(${lat})) * cos(radians(n.pub_lat)) * power(sin(radians(n.pub_lng - ${lng}) / 2), 2)
+          )) <= ${input.radiusKm}
+          ${input.kind ? sql`and n.kind = ${input.kind}` : sql``}
+        order by n.id desc
+        limit ${input.limit + 1}
+      ) newest
+      ${after ? sql`where r.ring >= ${after.ring}` : sql``}
+      order by r.ring asc, newest.id desc
+      limit ${input.limit + 1}
+    ) page
+    join posts p on p.id = page.id
     ${authorJoin(sql)}
-    where 6371 * 2 * asin(sqrt(
-        power(sin(radians(p.pub_lat - ${lat}) / 2), 2) +
-        cos(radians(${lat})) * cos(radians(p.pub_lat)) * power(sin(radians(p.pub_lng - ${lng}) / 2), 2)
-      )) <= ${input.radiusKm}
-      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
-      ${input.after ? sql`and (r.ring > ${input.after.ring} or (r.ring = ${input.after.ring} and p.id < ${input.after.id}))` : sql``}
-    order by r.ring asc, p.id desc
-    limit ${input.limit + 1}`;
+    order by page.ring asc, p.id desc`;
 }
 
 /** Whether the post is still there (a fan-out may reach it after its deletion). */
@@ -227,7 +300,15 @@ export async function exactLocation(
     : null;
 }
 
-/** Posts whose public point lies in the box, newest first (the map's close zooms). */
+/**
+ * Posts whose public point lies in the box, newest first (the map's close zooms).
+ *
+ * As listFeed, one statement, two ways, so that the plan does not depend on the box (the
+ * generic plan walked the (pub_lat, pub_lng) index and sorted: 160,000 rows for a city's
+ * first page; npm run check:plans): the newest RECENT_WINDOW posts kept when in the box,
+ * which is the page when it fills one; otherwise (a box with few posts lately) the box's
+ * posts from the (pub_lat, pub_lng) index, newest first.
+ */
 export async function listPostsInBox(
   sql: Sql,
   input: {
@@ -238,12 +319,36 @@ export async function listPostsInBox(
     before?: string | undefined;
   },
 ): Promise<PostRow[]> {
+  const inBox = (alias: string) => sql`
+    ${sql.unsafe(alias)}.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
+    and ${lngCondition(sql, `${alias}.pub_lng`, input.bbox)}
+    ${input.kind ? sql`and ${sql.unsafe(alias)}.kind = ${input.kind}` : sql``}`;
+  const olderId = input.before ? sql`and n.id < ${input.before}` : sql``;
+  // One kind of three keeps a third of the posts: a window three times as long finds a
+  // page as often.
+  const window = input.kind ? 3 * RECENT_WINDOW : RECENT_WINDOW;
   return sql<PostRow[]>`
+    with recent as materialized (
+      select w.id from (
+        select n.id, n.pub_lat, n.pub_lng, n.kind from posts n
+        where true ${olderId}
+        order by n.id desc limit ${windowLimit(sql, window)}
+      ) w
+      where ${inBox('w')}
+      order by w.id desc limit ${input.limit + 1}
+    ),
+    page as (
+      select id from recent where (select count(*) from recent) > ${input.limit}
+      union all
+      select boxed.id from (
+        select n.id from posts n
+        where ${inBox('n')} ${olderId}
+        order by n.id desc limit ${input.limit + 1}
+      ) boxed
+      where (select count(*) from recent) <= ${input.limit}
+    )
     select ${postColumns(sql, input.viewerId)}
-    from posts p ${authorJoin(sql)}
-    where p.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
-      and ${lngCondition(sql, 'p.pub_lng', input.bbox)}
-      ${input.kind ? sql`and p.kind = ${input.kind}` : sql``}
-      ${olderThan(sql, input.before)}
-    order by p.id desc limit ${input.limit + 1}`;
+    from page join posts p on p.id = page.id
+    ${authorJoin(sql)}
+    order by p.id desc`;
 }
