@@ -11,6 +11,7 @@
 
 import type { Sql } from '../core/db.ts';
 import { args, type BenchRun, log, quantile, runBench, sorted } from './harness.ts';
+import { cpuSeconds, redisPid } from './throughput-systems.ts';
 
 const CLIENTS = Number(args.get('clients') ?? 1_000);
 const SECONDS = Number(args.get('seconds') ?? 10);
@@ -25,6 +26,8 @@ interface Phase {
   p99: number;
   statementsPerRead: number;
   failed: number;
+  /** CPU milliseconds per read over the measured window, by process. */
+  cpu: { server: number; postgres: number; redis: number; clients: number };
 }
 
 /** The popular author, their viral post (likes, comments, photos none), and the crowd. */
@@ -113,6 +116,19 @@ async function phase(
   // Warm-up: every client once (its session checked, its connection open).
   await Promise.all(tokens.map(get));
   let requests = tokens.length;
+  // Every pooled connection is open after the warm-up: its backends are the node's.
+  const backends = (
+    await run.sql<{ pid: number }[]>`
+      select pid from pg_stat_activity where datname = ${database} and pid <> pg_backend_pid()`
+  ).map((r) => r.pid);
+  const redis = await redisPid();
+  const cpuNow = () => ({
+    server: cpuSeconds([node.proc.pid!]),
+    postgres: cpuSeconds(backends),
+    redis: cpuSeconds([redis]),
+    clients: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+  });
+  const cpuBefore = cpuNow();
   const started = performance.now();
   const until = started + SECONDS * 1000;
   await Promise.all(
@@ -124,6 +140,9 @@ async function phase(
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const cpuAfter = cpuNow();
+  const perRead = (role: keyof typeof cpuBefore) =>
+    ((cpuAfter[role] - cpuBefore[role]) * 1000) / latencies.length;
   await run.stop(node);
   const statements = (await settledCount(run.sql, database)) - before;
   const s = sorted(latencies);
@@ -137,6 +156,12 @@ async function phase(
     // Over every request the node answered, the warm-up's included.
     statementsPerRead: statements / requests,
     failed,
+    cpu: {
+      server: perRead('server'),
+      postgres: perRead('postgres'),
+      redis: perRead('redis'),
+      clients: perRead('clients'),
+    },
   };
 }
 
@@ -162,13 +187,17 @@ runBench('bench:reads', async (run) => {
         phases.push(p);
         log(
           `  ${p.read}, cache ${p.cache}: ${fmt(p.perSecond)} req/s, p50 ${fmt(p.p50, 1)} ms, ` +
-            `p99 ${fmt(p.p99, 1)} ms, ${fmt(p.statementsPerRead, 3)} statements/read, ${p.failed} failed`,
+            `p99 ${fmt(p.p99, 1)} ms, ${fmt(p.statementsPerRead, 3)} statements/read, ${p.failed} failed; ` +
+            `CPU ms/read: server ${fmt(p.cpu.server, 3)}, PostgreSQL ${fmt(p.cpu.postgres, 3)}, ` +
+            `Redis ${fmt(p.cpu.redis, 3)}, clients ${fmt(p.cpu.clients, 3)}`,
         );
       }
     }
   }
-  log('\n| read | cache | requests | requests/s | ratio | p50 | p99 | statements/read | ratio |');
-  log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
+  log(
+    '\n| read | cache | requests | requests/s | ratio | p50 | p99 | statements/read | ratio | CPU/read: server | PostgreSQL | Redis |',
+  );
+  log('| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |');
   for (const read of reads) {
     const of = (cache: 'off' | 'on') =>
       phases.filter((p) => p.read === read.name && p.cache === cache);
@@ -184,7 +213,9 @@ runBench('bench:reads', async (run) => {
         `| ${read.name} | ${cache} | ${fmt(ps.reduce((n, p) => n + p.requests, 0))} | ${fmt(rate)} | ` +
           `${(rate / offRate).toFixed(2)}× | ${fmt(median(ps.map((p) => p.p50)), 1)} ms | ` +
           `${fmt(median(ps.map((p) => p.p99)), 1)} ms | ${fmt(statements, 3)} | ` +
-          `${cache === 'off' ? '1' : `1/${fmt(offStatements / Math.max(statements, 1e-9), 0)}`} |`,
+          `${cache === 'off' ? '1' : `1/${fmt(offStatements / Math.max(statements, 1e-9), 0)}`} | ` +
+          `${fmt(median(ps.map((p) => p.cpu.server)), 3)} ms | ` +
+          `${fmt(median(ps.map((p) => p.cpu.postgres)), 3)} ms | ${fmt(median(ps.map((p) => p.cpu.redis)), 3)} ms |`,
       );
     }
   }
