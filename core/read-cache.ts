@@ -119,7 +119,12 @@ export function createReadCache(options: {
   let closed = false;
   let lastError = '';
 
-  redis.on('error', (err: Error) => failed(err));
+  const failed = (err: unknown) => {
+    const message = (err as Error).message;
+    if (message !== lastError) logger.warn({ err: message }, 'read cache: redis command failed');
+    lastError = message;
+  };
+  redis.on('error', failed);
   if (enabled) {
     redis.connect().catch(() => {
       // Keeps reconnecting in the background; reads go to PostgreSQL meanwhile.
@@ -129,13 +134,8 @@ export function createReadCache(options: {
   const usable = () => enabled && !closed && redis.status === 'ready';
   const count = (kind: string, outcome: 'hit' | 'miss' | 'bypass') =>
     metrics.cacheLookups.inc({ kind, outcome });
-  const failed = (err: unknown) => {
-    const message = (err as Error).message;
-    if (message !== lastError) logger.warn({ err: message }, 'read cache: redis command failed');
-    lastError = message;
-  };
 
-  /** [generation, value] of each entry, or undefined when Redis cannot answer now. */
+  /** The generation and the stored value of each entry (rejects when Redis cannot answer). */
   const lookup = async (entries: CacheEntry[]) => {
     const replies = await withTimeout(
       Promise.all(entries.map((entry) => redis.mget(genKey(entry.scope), valueKey(entry)))),
