@@ -22,6 +22,11 @@ export function createMetrics() {
       labelNames: ['group', 'outcome'] as const,
       registers: [registry],
     }),
+    fanoutDeliveries: new Counter({
+      name: 'fanout_deliveries_total',
+      help: "Followers told of a post by the fan-out: a push to each one's room and an inbox row",
+      registers: [registry],
+    }),
     streamTakeovers: new Counter({
       name: 'stream_takeovers_total',
       help: 'Stream messages a consumer took over from a dead one (no heartbeat), by consumer group',

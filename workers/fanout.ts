@@ -80,10 +80,11 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
 
 /** One notification to many followers' rooms, built once, one publish per ROOMS_PER_EMIT rooms. */
 function pushToFollowers(
-  deps: Pick<Deps, 'emitter'>,
+  deps: Pick<Deps, 'emitter' | 'metrics'>,
   recipients: readonly string[],
   notification: Notification,
 ): void {
+  deps.metrics.fanoutDeliveries.inc(recipients.length);
   for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
     const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
     deps.emitter.to(rooms).emit('notification', notification);

@@ -7,6 +7,7 @@ import { liveMap } from './map.ts';
 import { personalNotifications } from './notify.ts';
 import { startOutboxRelay } from './relay.ts';
 import { startStorageJobs } from './storage.ts';
+import { registerStreamGauges } from './stream-gauges.ts';
 import { startStreamMaintenance } from './streams.ts';
 
 /** Every consumer group this role runs; each lives in a file of its own. */
@@ -23,6 +24,7 @@ export const STREAM_WORKERS = [
  */
 export async function startWorkers(ctx: RoleContext): Promise<RunningRole> {
   const { deps } = ctx;
+  registerStreamGauges(deps, STREAM_WORKERS);
   const running: RunningRole[] = [await startOutboxRelay(deps)];
   for (const worker of STREAM_WORKERS) running.push(await startConsumer(deps, worker));
   running.push(
