@@ -1,3 +1,4 @@
+import type { User } from '../../contract/index.ts';
 import { cacheScopes } from '../../core/cache-scopes.ts';
 import type { Deps } from '../../core/deps.ts';
 import { notFound } from '../../core/errors.ts';
@@ -36,14 +37,20 @@ function shared(row: PostRow, mediaBase: string): SharedPost {
   return { ...rest, authorId: row.authorId };
 }
 
+/** Adds each post's author and this viewer's like; `known` authors are not read again. */
 async function withViewerPart(
   deps: ReadDeps,
   posts: SharedPost[],
   viewerId: string,
+  known: ReadonlyMap<string, User | null> = new Map(),
 ): Promise<Post[]> {
   const authorIds = [...new Set(posts.map((p) => p.authorId).filter((id) => id !== null))];
   const [authors, liked] = await Promise.all([
-    Promise.all(authorIds.map(async (id) => [id, await readProfile(deps, id)] as const)),
+    Promise.all(
+      authorIds.map(
+        async (id) => [id, known.has(id) ? known.get(id)! : await readProfile(deps, id)] as const,
+      ),
+    ),
     deps.cache.readMany<boolean>(
       posts.map((p) => likedEntry(p.id, viewerId)),
       async (missing) => {
@@ -115,5 +122,5 @@ export async function authorFirstPageView(
   const found = wanted
     .map((id) => posts.get(cacheScopes.post(id)))
     .filter((p): p is SharedPost => p !== undefined && p !== null);
-  return withViewerPart(deps, found, viewerId);
+  return withViewerPart(deps, found, viewerId, new Map([[authorId, author]]));
 }
