@@ -1,5 +1,5 @@
 import { z } from '@hono/zod-openapi';
-import { type MapCellCount, type Notification, type Post, PostKind } from './shapes.ts';
+import { MapCellCount, Notification, Post, PostKind } from './shapes.ts';
 
 /** The realtime API: rooms, the Socket.IO event maps both ways, and ack shapes. */
 
@@ -94,20 +94,40 @@ export const MapUnsubscribePayload = z.unknown();
 /** `auth:renew`: a fresh access token for the socket's session. */
 export const AuthRenewPayload = z.object({ token: z.string().min(1).max(4096) });
 
+// What the server sends: one schema each, so that the event map below and any document of
+// the realtime API come from the same source.
+
+/** A map cell's id at each map resolution, keyed by the resolution. */
+const CellsByResolution = z.record(z.string(), z.string());
+
 /** A new located post in a subscribed area: the post as others see it (obscured at its coarse point). */
-export interface MapSighting {
-  post: Post;
+export const MapSighting = z.object({
+  post: Post,
   /** The post's public cell (r9, or r6 when obscured). */
-  cell: string;
+  cell: z.string(),
   /** Its public point's cell at each map resolution, by resolution. */
-  cells: Record<string, string>;
-}
+  cells: CellsByResolution,
+});
+export type MapSighting = z.infer<typeof MapSighting>;
 
 /** A post left the map (deleted, made private, moved): take it off. */
-export interface MapRetraction {
-  postId: string;
-  cells: Record<string, string>;
-}
+export const MapRetraction = z.object({ postId: z.uuid(), cells: CellsByResolution });
+export type MapRetraction = z.infer<typeof MapRetraction>;
+
+/** `auth:expiring`: when the socket's access token runs out. */
+export const AuthExpiring = z.object({ expiresAt: z.iso.datetime() });
+
+/** The acks' data, per event (an ack is `{ data }` or `{ error: { code, message } }`). */
+export const NotificationsSyncResult = z.object({
+  items: z.array(Notification),
+  hasMore: z.boolean(),
+});
+export const MapSubscribeResult = z.object({
+  resolution: z.number().int(),
+  cells: z.array(MapCellCount),
+});
+export const MapUnsubscribeResult = z.object({}).strict();
+export const AuthRenewResult = z.object({ expiresAt: z.iso.datetime() });
 
 export interface ServerToClientEvents {
   notification: (notification: Notification) => void;
@@ -116,25 +136,25 @@ export interface ServerToClientEvents {
   /** The server is going away: reconnect (the client helper does so on its own). */
   'server:draining': () => void;
   /** The access token ran out; send a fresh one with `auth:renew` or reconnect with it. */
-  'auth:expiring': (info: { expiresAt: string }) => void;
+  'auth:expiring': (info: z.infer<typeof AuthExpiring>) => void;
 }
 
 export interface ClientToServerEvents {
   'notifications:sync': (
     payload: z.input<typeof NotificationsSyncPayload>,
-    ack: (res: Ack<{ items: Notification[]; hasMore: boolean }>) => void,
+    ack: (res: Ack<z.infer<typeof NotificationsSyncResult>>) => void,
   ) => void;
   'map:subscribe': (
     payload: z.input<typeof MapSubscribePayload>,
-    ack: (res: Ack<{ resolution: number; cells: MapCellCount[] }>) => void,
+    ack: (res: Ack<z.infer<typeof MapSubscribeResult>>) => void,
   ) => void;
   'map:unsubscribe': (
     payload: z.input<typeof MapUnsubscribePayload>,
-    ack: (res: Ack<Record<string, never>>) => void,
+    ack: (res: Ack<z.infer<typeof MapUnsubscribeResult>>) => void,
   ) => void;
   /** Swaps the socket's access token for a fresh one without reconnecting. */
   'auth:renew': (
     payload: z.input<typeof AuthRenewPayload>,
-    ack: (res: Ack<{ expiresAt: string }>) => void,
+    ack: (res: Ack<z.infer<typeof AuthRenewResult>>) => void,
   ) => void;
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MapRetraction, MapSighting, MapSubscribeResult } from '../../contract/index.ts';
 import type { Sql } from '../../core/db.ts';
 import { connectRawSocket, nodeUrl, useThreeNodes } from '../helpers/realtime.ts';
 
@@ -43,6 +44,8 @@ describe('live map', () => {
       .timeout(15_000)
       .emitWithAck('map:subscribe', { bbox: '-9.20,38.69,-9.10,38.76', zoom: 12 });
     expect(sub.data).toMatchObject({ resolution: 8 });
+    // What the gateway sends is what the contract's schemas say.
+    expect(MapSubscribeResult.safeParse(sub.data).error).toBeUndefined();
     const inside = await api.post(author, { location: { lat: 38.72, lng: -9.15 } });
     const outside = await api.post(author, { location: { lat: 41.15, lng: -8.61 } });
     const secret = { lat: 38.713917, lng: -9.133651 };
@@ -52,6 +55,9 @@ describe('live map', () => {
       geoprivacy: 'private',
     });
     await until(() => sightings.some((s) => s.post.id === inside.id));
+    expect(
+      MapSighting.safeParse(sightings.find((s) => s.post.id === inside.id)).error,
+    ).toBeUndefined();
     expect(sightings.find((s) => s.post.id === inside.id)!.post.location).toEqual({
       lat: 38.72,
       lng: -9.15,
@@ -71,6 +77,9 @@ describe('live map', () => {
 
     await api.call('DELETE', `/posts/${inside.id}`, author.accessToken);
     await until(() => retractions.some((r) => r.postId === inside.id));
+    expect(
+      MapRetraction.safeParse(retractions.find((r) => r.postId === inside.id)).error,
+    ).toBeUndefined();
     // Nothing of the others reached this view: outside it, or obscured to a point outside it,
     // or private; and no message carried the obscured post's exact point.
     const ids = sightings.map((s) => s.post.id);
