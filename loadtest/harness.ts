@@ -63,6 +63,7 @@ export async function createBenchRun(name: string) {
   const nodes: NodeProcess[] = [];
   const bareNodes: ChildProcess[] = [];
   const sockets: Socket[] = [];
+  const redisClients: Redis[] = [];
   log(`# ${name} — ${new Date().toISOString()}`);
   log(
     `machine: ${cpus().length} × ${cpus()[0]?.model ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}`,
@@ -161,9 +162,15 @@ export async function createBenchRun(name: string) {
       const j = bareNodes.indexOf(node.proc);
       if (j >= 0) bareNodes.splice(j, 1);
     },
-    redis: () => new Redis(REDIS_URL, { keyPrefix: redisPrefix }),
+    /** A Redis client on this run's prefix, disconnected with the run. */
+    redis: () => {
+      const client = new Redis(REDIS_URL, { keyPrefix: redisPrefix });
+      redisClients.push(client);
+      return client;
+    },
     async cleanup() {
       for (const s of sockets) s.close();
+      for (const client of redisClients) client.disconnect();
       await Promise.allSettled([...nodes.map((n) => n.proc), ...bareNodes].map(endProcess));
       await sql.end();
       await admin

@@ -60,7 +60,9 @@ export function ours(
   pids: Record<string, number[]>,
   audience: Audience,
 ): System {
-  const raw = new Redis(REDIS_URL);
+  // Closed with the run (an open client would keep the benchmark from exiting). XINFO's
+  // key is not prefixed by ioredis: the keys below carry the prefix themselves.
+  const raw = run.redis();
   const parse = (reply: unknown[]) =>
     Object.fromEntries(
       (reply as unknown[][]).map((fields) => {
