@@ -3,41 +3,11 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { bool, duration, int, url } from './config-values.ts';
 
 /** The roles one process can play; `npm start` runs all of them on one port. */
 export const ROLE_NAMES = ['server', 'gateway', 'workers'] as const;
 export type Role = (typeof ROLE_NAMES)[number];
-
-const bool = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((v) => v === 'true' || v === '1' || v === 'yes');
-
-const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
-
-/** Durations like `15m`, `30d`, `900s`, `250ms` or a bare number of seconds. */
-const duration = z.string().transform((value, ctx) => {
-  const m = /^(\d+)(ms|s|m|h|d)?$/.exec(value.trim());
-  if (!m) {
-    ctx.addIssue({ code: 'custom', message: 'expected a duration such as 900, 15m, 12h or 30d' });
-    return z.NEVER;
-  }
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[
-    (m[2] ?? 's') as 'ms' | 's' | 'm' | 'h' | 'd'
-  ];
-  return Number(m[1]) * factor;
-});
-
-const url = (protocols: string[]) =>
-  z.string().refine(
-    (v) => {
-      try {
-        return protocols.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    },
-    `expected a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
-  );
 
 /**
  * Every environment variable the process reads, with its local default.
