@@ -14,6 +14,7 @@ import postgres from 'postgres';
 import { loadConfig } from '../core/config.ts';
 import { createSql, ensureDatabase, quoteIdent } from '../core/db.ts';
 import { migrate } from '../core/migrate.ts';
+import { args } from './harness.ts';
 import { planCases } from './plans/cases.ts';
 import {
   explain,
@@ -26,9 +27,6 @@ import { planProblems } from './plans/verdict.ts';
 import { seed } from './seed.ts';
 import { fixtureHandles } from './seed-fixtures.ts';
 
-const args = new Map(
-  process.argv.slice(2).map((a) => a.replace(/^--/, '').split('=') as [string, string]),
-);
 const SEED = Number(args.get('seed') ?? 42);
 const USERS = Number(args.get('users') ?? 100_000);
 const POSTS = Number(args.get('posts') ?? 1_000_000);
