@@ -112,6 +112,38 @@ describe('loadConfig', () => {
     expect(config.databaseCreate).toBe(false);
   });
 
+  it('seeds the demo account by default in development only', () => {
+    const dir = tempDir();
+    expect(loadConfig({ DATA_DIR: dir }).demoAccount).toBe(true);
+    expect(loadConfig({ DATA_DIR: dir, NODE_ENV: 'development' }).demoAccount).toBe(true);
+    expect(loadConfig({ DATA_DIR: dir, NODE_ENV: 'test' }).demoAccount).toBe(false);
+    expect(loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40) }).demoAccount).toBe(
+      false,
+    );
+    // Booleans as everywhere else, either way round.
+    expect(loadConfig({ DATA_DIR: dir, NODE_ENV: 'test', DEMO_ACCOUNT: 'yes' }).demoAccount).toBe(
+      true,
+    );
+    expect(loadConfig({ DATA_DIR: dir, DEMO_ACCOUNT: '0' }).demoAccount).toBe(false);
+    expect(
+      loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_ACCOUNT: 'false' })
+        .demoAccount,
+    ).toBe(false);
+    expect(() => loadConfig({ DATA_DIR: dir, DEMO_ACCOUNT: 'sure' })).toThrowError(
+      /^invalid configuration:\n {2}DEMO_ACCOUNT: /,
+    );
+  });
+
+  it('refuses DEMO_ACCOUNT=true in production: its password is published', () => {
+    for (const value of ['true', '1', 'yes']) {
+      expect(() =>
+        loadConfig({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(40), DEMO_ACCOUNT: value }),
+      ).toThrowError(
+        /^invalid configuration:\n {2}DEMO_ACCOUNT: must not be true when NODE_ENV=production: the demo account has a published password$/,
+      );
+    }
+  });
+
   it('generates a local secret once and keeps it across restarts', () => {
     const dir = tempDir();
     const first = loadConfig({ DATA_DIR: dir });

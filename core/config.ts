@@ -111,6 +111,7 @@ const EnvSchema = z.object({
     .transform((v) => (v.trim() === '' ? '' : v))
     .default('https://tile.openstreetmap.org/{z}/{x}/{y}.png'),
   MAP_TILE_ATTRIBUTION: z.string().max(500).default('© OpenStreetMap contributors'),
+  DEMO_ACCOUNT: bool.optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -125,6 +126,14 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     ctx.addIssue({ code: 'custom', path: [variable], message });
   if (env.NODE_ENV === 'production' && !env.JWT_SECRET) {
     issue('JWT_SECRET', 'required when NODE_ENV=production');
+  }
+  // The demo account's password is published (README, the map's sign-in form): such an
+  // account must never exist where real people sign in.
+  if (env.NODE_ENV === 'production' && env.DEMO_ACCOUNT === true) {
+    issue(
+      'DEMO_ACCOUNT',
+      'must not be true when NODE_ENV=production: the demo account has a published password',
+    );
   }
   // The account-wide ceiling is a backstop above the per-(account, IP) limit: below it, one
   // address could lock the owner out everywhere, which the per-pair limit exists to prevent.
@@ -265,6 +274,11 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     /** Background tiles of the /map viewer (`{z}/{x}/{y}` template); empty for none. */
     mapTileUrl: env.MAP_TILE_URL,
     mapTileAttribution: env.MAP_TILE_ATTRIBUTION,
+    /**
+     * Seed the demo account and its sightings at start (server/demo-account.ts), so the
+     * /map viewer has someone to sign in as: on by default in development only.
+     */
+    demoAccount: env.DEMO_ACCOUNT ?? env.NODE_ENV === 'development',
     logLevel: env.LOG_LEVEL,
   };
 });
