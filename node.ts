@@ -14,6 +14,7 @@ import type { RunningRole } from './core/roles.ts';
 import { createStorage } from './core/storage.ts';
 import { startGateway } from './gateway/index.ts';
 import { createApi } from './server/api.ts';
+import { ensureDemoAccount } from './server/demo-account.ts';
 import { createStorageRoutes } from './server/routes/storage.ts';
 import { startWorkers } from './workers/index.ts';
 
@@ -178,6 +179,12 @@ export async function startNode(
   if (config.roles.includes('workers')) roles.push(await startWorkers({ deps, httpServer }));
 
   logger.info({ port, roles: config.roles }, `listening on http://${config.host}:${port}`);
+  // Development only (DEMO_ACCOUNT): not fatal, the node serves without it.
+  if (api && config.demoAccount) {
+    await ensureDemoAccount(deps).catch((err: unknown) => {
+      logger.warn({ err }, 'could not seed the demo account');
+    });
+  }
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
