@@ -55,7 +55,7 @@ export type DemoSeed = { created: false } | { created: true; userId: string; pos
  */
 export async function ensureDemoAccount(deps: Deps): Promise<DemoSeed> {
   const { sql, logger, config } = deps;
-  const where = `http://localhost:${config.port}/map`;
+  const signIn = `sign in at http://localhost:${config.port}/map with password ${DEMO_ACCOUNT.password}`;
   const exists = async () => (await findUserForLogin(sql, DEMO_ACCOUNT.email)) !== undefined;
   const seeded: DemoSeed = (await exists())
     ? { created: false }
@@ -66,14 +66,17 @@ export async function ensureDemoAccount(deps: Deps): Promise<DemoSeed> {
   logger.info(
     { email: DEMO_ACCOUNT.email, created: seeded.created },
     seeded.created
-      ? `demo account ${DEMO_ACCOUNT.email} created with ${seeded.posts} sightings: sign in at ${where} with password ${DEMO_ACCOUNT.password}`
-      : `demo account ${DEMO_ACCOUNT.email} already there: sign in at ${where}`,
+      ? `demo account ${DEMO_ACCOUNT.email} created with ${seeded.posts} sightings: ${signIn}`
+      : `demo account ${DEMO_ACCOUNT.email} already there: ${signIn}`,
   );
   return seeded;
 }
 
 async function underLock<T>(deps: Pick<Deps, 'config' | 'logger'>, fn: () => Promise<T>) {
-  const lockSql = createSql({ databaseUrl: deps.config.databaseUrl, databasePoolSize: 1 });
+  const lockSql = createSql(
+    { databaseUrl: deps.config.databaseUrl, databasePoolSize: 1 },
+    deps.logger,
+  );
   try {
     await lockSql`select pg_advisory_lock(hashtext(${SEED_LOCK}))`;
     return await fn();
