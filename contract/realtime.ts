@@ -71,6 +71,33 @@ export const NotificationsSyncPayload = z
   .optional()
   .default({});
 
+/**
+ * The earliest and latest instants PostgreSQL's timestamptz takes in ISO form: a valid
+ * datetime beyond them (year 0000, or 9999 at a negative offset, past year 9999 in UTC)
+ * means "every sighting" or "none" all the same, and is moved to the nearest of them.
+ */
+const EARLIEST = Date.parse('0001-01-01T00:00:00.000Z');
+const LATEST = Date.parse('9999-12-31T23:59:59.999Z');
+
+/**
+ * A map's time window: sightings posted at or after this instant. An ISO-8601 datetime
+ * with its offset (`Z` or `±hh:mm`); a future one is valid and selects nothing.
+ */
+export const SinceParam = z.iso
+  .datetime({
+    offset: true,
+    error:
+      'expected an ISO-8601 datetime with offset, e.g. 2025-06-01T00:00:00Z or 2025-06-01T00:00:00+02:00 (in a query string, + is written %2B)',
+  })
+  .transform((text) => new Date(Math.min(LATEST, Math.max(EARLIEST, Date.parse(text)))))
+  .openapi({
+    type: 'string',
+    format: 'date-time',
+    description:
+      'Only sightings posted at or after this instant: an ISO-8601 datetime with offset (Z or ±hh:mm)',
+    example: '2025-06-01T00:00:00Z',
+  });
+
 /** `map:subscribe`: bbox as the query string's form, or as [minLng, minLat, maxLng, maxLat]. */
 export const MapSubscribePayload = z
   .object({
@@ -85,6 +112,9 @@ export const MapSubscribePayload = z
       .pipe(BboxParam),
     zoom: z.number().min(0).max(24),
     kind: PostKind.optional(),
+    since: SinceParam.optional().describe(
+      "Count only sightings posted at or after this instant (the map's time window): an ISO-8601 datetime with offset, e.g. 2025-06-01T00:00:00Z. Live map:sighting pushes are unaffected (a new sighting is always inside the window).",
+    ),
   })
   .strict();
 

@@ -1,11 +1,12 @@
 import { z } from '@hono/zod-openapi';
-import { BboxParam, MapCellCount, PostKind } from '../../contract/index.ts';
+import { BboxParam, MapCellCount, PostKind, SinceParam } from '../../contract/index.ts';
 import { queryNumber } from '../../core/http/params.ts';
 
 export const CellsQuery = z.object({
   bbox: BboxParam,
   zoom: queryNumber(z.number().min(0).max(24)),
   kind: PostKind.optional(),
+  since: SinceParam.optional(),
 });
 
 export const CellsResponse = z
