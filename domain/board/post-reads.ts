@@ -308,6 +308,9 @@ export async function exactLocation(
  * first page; npm run check:plans): the newest RECENT_WINDOW posts kept when in the box,
  * which is the page when it fills one; otherwise (a box with few posts lately) the box's
  * posts from the (pub_lat, pub_lng) index, newest first.
+ *
+ * `since` keeps the posts posted at or after it (the map's time window); both ways filter
+ * alike, so the window's page is still the page when it fills one.
  */
 export async function listPostsInBox(
   sql: Sql,
@@ -315,6 +318,7 @@ export async function listPostsInBox(
     viewerId: string;
     bbox: Bbox;
     kind?: string | undefined;
+    since?: Date | undefined;
     limit: number;
     before?: string | undefined;
   },
@@ -322,7 +326,8 @@ export async function listPostsInBox(
   const inBox = (alias: string) => sql`
     ${sql.unsafe(alias)}.pub_lat between ${input.bbox.minLat} and ${input.bbox.maxLat}
     and ${lngCondition(sql, `${alias}.pub_lng`, input.bbox)}
-    ${input.kind ? sql`and ${sql.unsafe(alias)}.kind = ${input.kind}` : sql``}`;
+    ${input.kind ? sql`and ${sql.unsafe(alias)}.kind = ${input.kind}` : sql``}
+    ${input.since ? sql`and ${sql.unsafe(alias)}.created_at >= ${input.since}` : sql``}`;
   const olderId = input.before ? sql`and n.id < ${input.before}` : sql``;
   // One kind of three keeps a third of the posts: a window three times as long finds a
   // page as often.
@@ -330,7 +335,7 @@ export async function listPostsInBox(
   return sql<PostRow[]>`
     with recent as materialized (
       select w.id from (
-        select n.id, n.pub_lat, n.pub_lng, n.kind from posts n
+        select n.id, n.pub_lat, n.pub_lng, n.kind, n.created_at from posts n
         where true ${olderId}
         order by n.id desc limit ${windowLimit(sql, window)}
       ) w

@@ -1,23 +1,27 @@
 import { MapSubscribePayload, MapUnsubscribePayload, mapRoom } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
+import { readCellCounts } from '../../domain/map/cell-cache.ts';
 import { resolutionForZoom, subscriptionCells } from '../../domain/map/geo.ts';
-import { cellCounts } from '../../domain/map/queries.ts';
 import { on } from '../events.ts';
 import type { AppSocket, HandlerFamily } from '../socket-events.ts';
 
 /**
  * The live map: `map:subscribe` puts the socket in the rooms of the cells covering the view
- * (replacing the previous view's) and answers their counts; `map:unsubscribe` leaves them.
+ * (replacing the previous view's) and answers their counts (since `since` when given, the
+ * view's time window: new sightings, pushed live, are always inside it); `map:unsubscribe`
+ * leaves them. The counts are the HTTP route's, through the same read cache.
  */
-export function mapHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
+export function mapHandlers(deps: Pick<Deps, 'sql' | 'cache'>): HandlerFamily {
   return {
     events: [
-      on('map:subscribe', MapSubscribePayload, async ({ bbox, zoom, kind }, socket) => {
+      on('map:subscribe', MapSubscribePayload, async ({ bbox, zoom, kind, since }, socket) => {
         const number = nextRequest(socket);
         const subscription = subscriptionCells(bbox, zoom);
         const resolution = resolutionForZoom(zoom);
-        const cells = subscription ? await cellCounts(deps.sql, { bbox, resolution, kind }) : null;
+        const cells = subscription
+          ? await readCellCounts(deps, { bbox, resolution, kind, since })
+          : null;
         if (!subscription || !cells) {
           throw new AppError(
             'validation_failed',

@@ -2,48 +2,17 @@ import { cellToLatLng, latLngToCell } from 'h3-js';
 import { describe, expect, it } from 'vitest';
 import type { Bbox } from '../../contract/index.ts';
 import { syncMap } from '../../domain/map/cell-cache.ts';
-import {
-  lngRanges,
-  MAP_RESOLUTIONS,
-  resolutionForZoom,
-  subscriptionCells,
-} from '../../domain/map/geo.ts';
+import { MAP_RESOLUTIONS, resolutionForZoom, subscriptionCells } from '../../domain/map/geo.ts';
 import { createPost, signup } from '../../test/helpers/builders.ts';
 import { useTestContext } from '../../test/helpers/context.ts';
+import { bboxParam, bruteForceCounts, scatter } from '../../test/helpers/map-counts.ts';
 
 const ctx = useTestContext();
 
-/** A deterministic scatter of points (no Math.random: failures must be reproducible). */
-function* scatter(seed: number, lat: number, lng: number, spread: number, n: number) {
-  let x = seed;
-  const next = () => {
-    x = (x * 1103515245 + 12345) % 2 ** 31;
-    return x / 2 ** 31;
-  };
-  for (let i = 0; i < n; i++)
-    yield { lat: lat + (next() - 0.5) * spread, lng: lng + (next() - 0.5) * spread, r: next() };
-}
-
-const inBox = (b: Bbox, lat: number, lng: number) =>
-  lat >= b.minLat && lat <= b.maxLat && lngRanges(b).some(([w, e]) => lng >= w && lng <= e);
-
-const bboxParam = (b: Bbox) => `${b.minLng},${b.minLat},${b.maxLng},${b.maxLat}`;
-
-/** The same counts computed the slow way: every public point, its cell, the cell's centre in the box. */
+/** The counts computed the slow way, as the route answers them (cell and count). */
 async function bruteForce(b: Bbox, zoom: number, kind?: string) {
-  const res = resolutionForZoom(zoom);
-  const rows = await ctx.deps.sql<{ kind: string; lat: number; lng: number }[]>`
-    select kind, pub_lat as lat, pub_lng as lng from posts where pub_lat is not null`;
-  const counts = new Map<string, number>();
-  for (const r of rows) {
-    if (kind && r.kind !== kind) continue;
-    const cell = latLngToCell(r.lat, r.lng, res);
-    const [clat, clng] = cellToLatLng(cell);
-    if (inBox(b, clat, clng)) counts.set(cell, (counts.get(cell) ?? 0) + 1);
-  }
-  return [...counts.entries()]
-    .map(([cell, count]) => ({ cell, count }))
-    .sort((a, b) => a.cell.localeCompare(b.cell));
+  const counts = await bruteForceCounts(ctx.deps.sql, b, zoom, { kind });
+  return counts.map(({ cell, count }) => ({ cell, count }));
 }
 
 describe('map aggregation', () => {

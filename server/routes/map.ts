@@ -1,4 +1,4 @@
-import { BboxParam, PostKind } from '../../contract/index.ts';
+import { BboxParam, PostKind, SinceParam } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses } from '../../core/http/openapi.ts';
@@ -10,6 +10,13 @@ import { resolutionForZoom } from '../../domain/map/geo.ts';
 import { MAX_CELLS } from '../../domain/map/queries.ts';
 import { CellsQuery, CellsResponse } from '../../domain/map/schema.ts';
 
+/** The time window, as both map reads take it. */
+const SINCE_TEXT =
+  'With `since` (an ISO-8601 datetime with offset, e.g. `2025-06-01T00:00:00Z`; in a query ' +
+  'string `+02:00` is written `%2B02:00`), only sightings posted at or after that instant: ' +
+  'the map\'s "today" or "this week". A `since` in the future is valid and selects nothing; ' +
+  'one that is not such a datetime is 400.';
+
 const routes = {
   cells: authedRoute({
     method: 'get',
@@ -20,7 +27,8 @@ const routes = {
       'Zoom → resolution: ≤3 → 2, 4 → 3, 5–6 → 4, 7 → 5, 8–9 → 6, 10–11 → 7, 12–13 → 8, ≥14 → 9. ' +
       'A cell is in the box when its centre is. Obscured posts count at their public (coarse) ' +
       'point, private ones never. A box crossing the antimeridian has minLng > maxLng. ' +
-      `More than ${MAX_CELLS} cells is 400: zoom out or shrink the box.`,
+      `More than ${MAX_CELLS} cells is 400: zoom out or shrink the box. ` +
+      SINCE_TEXT,
     request: { query: CellsQuery },
     responses: {
       200: { description: 'counts', content: { 'application/json': { schema: CellsResponse } } },
@@ -32,8 +40,14 @@ const routes = {
     path: '/sightings',
     tags: ['map'],
     summary: 'Located posts in a box, newest first',
-    description: 'Obscured posts at the centre of their coarse cell; private posts never.',
-    request: { query: PageQuery.extend({ bbox: BboxParam, kind: PostKind.optional() }) },
+    description: `Obscured posts at the centre of their coarse cell; private posts never. ${SINCE_TEXT}`,
+    request: {
+      query: PageQuery.extend({
+        bbox: BboxParam,
+        kind: PostKind.optional(),
+        since: SinceParam.optional(),
+      }),
+    },
     responses: {
       200: {
         description: 'a page of posts',
@@ -48,9 +62,9 @@ export function createMapRoutes(deps: Deps) {
   const router = createRouter();
 
   router.openapi(routes.cells, async (c) => {
-    const { bbox, zoom, kind } = c.req.valid('query');
+    const { bbox, zoom, kind, since } = c.req.valid('query');
     const resolution = resolutionForZoom(zoom);
-    const cells = await readCellCounts(deps, { bbox, resolution, kind });
+    const cells = await readCellCounts(deps, { bbox, resolution, kind, since });
     if (!cells) {
       throw new AppError(
         'validation_failed',
@@ -64,12 +78,13 @@ export function createMapRoutes(deps: Deps) {
   });
 
   router.openapi(routes.sightings, async (c) => {
-    const { bbox, kind, limit, cursor } = c.req.valid('query');
+    const { bbox, kind, since, limit, cursor } = c.req.valid('query');
     const before = decodeCursor(cursor, IdCursor)?.id;
     const rows = await listPostsInBox(deps.sql, {
       viewerId: c.get('auth').userId,
       bbox,
       kind,
+      since,
       limit,
       before,
     });

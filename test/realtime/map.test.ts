@@ -177,6 +177,68 @@ describe('live map', () => {
     watcher.socket.close();
   });
 
+  it('answers a subscription since an instant with the counts of that window, and pushes new sightings to it', async () => {
+    const { a, b, api } = nodes;
+    const author = await api.signup();
+    const viewer = await api.signup();
+    // Montevideo: only this test posts there.
+    const old = await api.post(author, { location: { lat: -34.9, lng: -56.16 }, kind: 'wild' });
+    const recent = await api.post(author, { location: { lat: -34.91, lng: -56.17 } });
+    await untilMapped(a.deps.sql, old.id);
+    await untilMapped(a.deps.sql, recent.id);
+    // Dated back after the worker mapped it: the post and its point alike.
+    const longAgo = new Date(Date.now() - 5 * 86_400_000);
+    await a.deps.sql`update posts set created_at = ${longAgo} where id = ${old.id}`;
+    await a.deps.sql`update map_points set created_at = ${longAgo} where post_id = ${old.id}`;
+
+    // Each socket's event budget is small here (SOCKET_EVENTS_PER_SECOND): two sockets.
+    const bbox = '-56.5,-35.2,-55.9,-34.7';
+    const since = new Date(Date.now() - 2 * 86_400_000).toISOString();
+    const connect = async () => {
+      const { socket, outcome } = connectRawSocket(nodeUrl(b), { token: viewer.accessToken });
+      expect(await outcome).toBe('connected');
+      const subscribe = async (extra: Record<string, unknown>) => {
+        const res = await socket
+          .timeout(15_000)
+          .emitWithAck('map:subscribe', { bbox, zoom: 12, ...extra });
+        // What the gateway sends is what the contract's schema says.
+        const data = MapSubscribeResult.parse(res.data);
+        return data.cells.reduce((sum, cell) => sum + cell.count, 0);
+      };
+      return { socket, subscribe };
+    };
+
+    const first = await connect();
+    expect(await first.subscribe({})).toBe(2);
+    expect(await first.subscribe({ since })).toBe(1);
+    expect(await first.subscribe({ since, kind: 'wild' })).toBe(0);
+    expect(await first.subscribe({ since: '2999-01-01T00:00:00Z' })).toBe(0);
+    // The same instant at another offset.
+    const local = new Date(Date.parse(since) - 3 * 3_600_000).toISOString().replace('Z', '');
+    expect(await first.subscribe({ since: `${local}-03:00` })).toBe(1);
+    for (const bad of ['yesterday', '2025-06-01T00:00:00', 1717200000000]) {
+      const res = await (first.socket.timeout(15_000) as any).emitWithAck('map:subscribe', {
+        bbox,
+        zoom: 12,
+        since: bad,
+      });
+      expect(res.error?.code, String(bad)).toBe('validation_failed');
+    }
+    first.socket.close();
+
+    // Subscribed to the window: a new sighting is pushed, and counted once mapped.
+    const second = await connect();
+    expect(await second.subscribe({ since })).toBe(1);
+    const seen = new Promise<string>((resolve) =>
+      second.socket.on('map:sighting', (s: { post: { id: string } }) => resolve(s.post.id)),
+    );
+    const fresh = await api.post(author, { location: { lat: -34.92, lng: -56.15 } });
+    expect(await seen).toBe(fresh.id);
+    await untilMapped(a.deps.sql, fresh.id);
+    await expect.poll(() => second.subscribe({ since }), { timeout: 10_000 }).toBe(2);
+    second.socket.close();
+  });
+
   it('answers bad subscriptions with error acks', async () => {
     const { b, api } = nodes;
     const viewer = await api.signup();
