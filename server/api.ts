@@ -3,7 +3,7 @@ import { provideAuthenticator } from '../core/http/auth.ts';
 import { createRouter } from '../core/http/openapi.ts';
 import { authenticate } from '../domain/auth/authenticate.ts';
 import { createAuthRoutes } from './routes/auth.ts';
-import { createDocsRoutes } from './routes/docs.ts';
+import { createDocsRoutes, documentCaching } from './routes/docs.ts';
 import { createCommentRoutes, createInteractionRoutes } from './routes/interactions.ts';
 import { createMapRoutes } from './routes/map.ts';
 import { createMediaRoutes } from './routes/media.ts';
@@ -16,7 +16,10 @@ import { createViewerRoutes } from './routes/viewer.ts';
 
 export const API_PREFIX = '/api/v1';
 
-/** The public API of the server role: every feature router, the OpenAPI document and its reference page. */
+/**
+ * The public API of the server role: every feature router, the OpenAPI document of the
+ * HTTP API, the AsyncAPI document of the realtime one, and their reference page.
+ */
 export function createApi(deps: Deps) {
   const v1 = createRouter();
   v1.openAPIRegistry.registerComponent('securitySchemes', 'bearerAuth', {
@@ -41,6 +44,7 @@ export function createApi(deps: Deps) {
   v1.route('/notifications', createNotificationRoutes(deps));
   v1.route('/map', createMapRoutes(deps));
 
+  v1.use('/openapi.json', ...documentCaching);
   v1.doc31('/openapi.json', {
     openapi: '3.1.0',
     info: {
@@ -70,6 +74,8 @@ const ROOT_LINKS = {
   map: '/map',
   docs: `${API_PREFIX}/docs`,
   openapi: `${API_PREFIX}/openapi.json`,
+  realtime: `${API_PREFIX}/docs#realtime`,
+  asyncapi: `${API_PREFIX}/asyncapi.json`,
   health: '/healthz',
 };
 
@@ -82,8 +88,11 @@ const ROOT_PAGE = `<!doctype html>
   <p>A backend for sharing the animals around you. Nothing to see here; try:</p>
   <ul>
     <li><a href="${ROOT_LINKS.map}">${ROOT_LINKS.map}</a>: the live map of sightings</li>
-    <li><a href="${ROOT_LINKS.docs}">${ROOT_LINKS.docs}</a>: the API reference</li>
-    <li><a href="${ROOT_LINKS.openapi}">${ROOT_LINKS.openapi}</a>: the OpenAPI document</li>
+    <li><a href="${ROOT_LINKS.docs}">${ROOT_LINKS.docs}</a>: the API reference, HTTP and realtime</li>
+    <li><a href="${ROOT_LINKS.openapi}">${ROOT_LINKS.openapi}</a>: the HTTP API's OpenAPI document</li>
+    <li><a href="${ROOT_LINKS.realtime}">${ROOT_LINKS.realtime}</a>: the realtime API (Socket.IO
+      at <code>/socket.io</code>): how to connect, renew and sync, and every event</li>
+    <li><a href="${ROOT_LINKS.asyncapi}">${ROOT_LINKS.asyncapi}</a>: its AsyncAPI document</li>
   </ul>
 </body>
 </html>
