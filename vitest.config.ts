@@ -16,6 +16,7 @@ const UNIT = [
   'gateway/events.test.ts',
   'gateway/socket-events.test.ts',
   'test/layers.test.ts',
+  'client/viewer/*.test.ts',
 ];
 
 export default defineConfig({

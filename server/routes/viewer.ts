@@ -4,71 +4,68 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { Hono } from 'hono';
+import { compress } from 'hono/compress';
 import type { Deps } from '../../core/deps.ts';
+import { AppError } from '../../core/errors.ts';
 import type { AppEnv } from '../../core/http/types.ts';
+import { DEMO_ACCOUNT } from '../demo-account.ts';
 
-const ENTRY = fileURLToPath(new URL('../../client/viewer/app.ts', import.meta.url));
-
-const PAGE = (tileUrl: string, attribution: string) => `<!doctype html>
-<html lang="en">
-<head>
-  <meta charset="utf-8">
-  <meta name="viewport" content="width=device-width, initial-scale=1">
-  <title>Unimal — live animal map</title>
-  <link rel="stylesheet" href="/map/leaflet.css">
-  <style>
-    html, body { margin: 0; height: 100%; font: 14px system-ui, sans-serif; }
-    header { position: absolute; z-index: 1000; top: 8px; left: 56px; background: #fffc; padding: 6px 10px;
-      border-radius: 6px; box-shadow: 0 1px 4px #0003; }
-    #map { position: absolute; inset: 0; background: #dfe8d8; }
-    /* The hidden attribute wins over every display rule below. */
-    [hidden] { display: none !important; }
-    /* On top of everything, the map's panes and controls included. */
-    #signin { position: relative; z-index: 2000; box-sizing: border-box; max-width: 340px; margin: 80px auto;
-      display: grid; gap: 8px; padding: 16px 20px 20px; background: #fff; border-radius: 8px;
-      box-shadow: 0 2px 12px #0003; }
-    #signin h2 { margin: 0 0 4px; font-size: 18px; }
-    #signin input, #signin button { font: inherit; padding: 6px 8px; }
-    #signin-message { margin: 0; color: #b91c1c; }
-    #signin-message:empty { display: none; }
-    .sighting span { display: block; width: 18px; height: 18px; border-radius: 50%; border: 2px solid #fff;
-      box-shadow: 0 0 6px #0006; animation: pop 1.2s ease-out; background: #7c3aed; }
-    .sighting span[data-kind=pet] { background: #2563eb; }
-    .sighting span[data-kind=wild] { background: #16a34a; }
-    .sighting span[data-kind=stray] { background: #dc2626; }
-    @keyframes pop { 0% { transform: scale(0.2); opacity: 0; } 40% { transform: scale(1.6); opacity: 1; }
-      100% { transform: scale(1); } }
-  </style>
-</head>
-<body>
-  <header><b>Unimal</b> live map · <span id="status">signed out</span> · <span id="summary"></span></header>
-  <form id="signin" hidden>
-    <h2>Sign in to watch the map</h2>
-    <p id="signin-message" role="alert"></p>
-    <input id="signin-email" name="email" type="email" placeholder="email" required autocomplete="username">
-    <input name="password" type="password" placeholder="password" required autocomplete="current-password">
-    <button type="submit">Sign in</button>
-  </form>
-  <div id="map" hidden></div>
-  <script>window.UNIMAL_MAP = ${JSON.stringify({ tileUrl, attribution }).replace(/</g, '\\u003c')};</script>
-  <script src="/map/app.js"></script>
-</body>
-</html>
-`;
+const VIEWER_DIR = fileURLToPath(new URL('../../client/viewer/', import.meta.url));
+const require = createRequire(import.meta.url);
+const packageDir = (name: string) => path.dirname(require.resolve(`${name}/package.json`));
 
 /**
- * The live map viewer at /map: a page, its script bundled once (in memory, at
- * the first request) by esbuild from client/viewer/app.ts, and Leaflet's CSS.
+ * The geography the viewer draws when no tile server answers: Natural Earth's
+ * countries (world-atlas, TopoJSON) at three levels of detail, coarse for the
+ * world and finer as the map zooms in. Served by the app so that the map has land and borders on a
+ * closed network.
+ */
+export const BASEMAPS = ['countries-110m', 'countries-50m', 'countries-10m'] as const;
+
+/** What the page needs to know before its script runs. */
+export interface ViewerSettings {
+  tileUrl: string;
+  attribution: string;
+  /** Development only: the seeded demo account, named on the sign-in form. */
+  demo: { email: string; password: string } | null;
+}
+
+/**
+ * The live map viewer at /map: the page (client/viewer/index.html and its
+ * stylesheet), its script bundled once (in memory, at the first request) by
+ * esbuild from client/viewer/app.ts, Leaflet's CSS, and the offline basemaps.
  */
 export function createViewerRoutes(deps: Deps) {
   const viewer = new Hono<AppEnv>();
-  let bundle: Promise<string> | undefined;
-  const leafletDir = path.dirname(createRequire(import.meta.url).resolve('leaflet/package.json'));
-
-  viewer.get('/map', (c) => c.html(PAGE(deps.config.mapTileUrl, deps.config.mapTileAttribution)));
-  viewer.get('/map/app.js', async (c) => {
-    bundle ??= build({
-      entryPoints: [ENTRY],
+  const settings: ViewerSettings = {
+    tileUrl: deps.config.mapTileUrl,
+    attribution: deps.config.mapTileAttribution,
+    // Only where the account is seeded, which is never in production (see core/config.ts).
+    demo: deps.config.demoAccount
+      ? { email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password }
+      : null,
+  };
+  // Read once, on first use; a failed read is tried again at the next request.
+  const once = <T>(load: () => Promise<T>) => {
+    let value: Promise<T> | undefined;
+    return () => {
+      value ??= load().catch((err: unknown) => {
+        value = undefined;
+        throw err;
+      });
+      return value;
+    };
+  };
+  const page = once(async () =>
+    (await readFile(path.join(VIEWER_DIR, 'index.html'), 'utf8')).replace(
+      '/*SETTINGS*/',
+      // Inside a <script>: no "</script>" can close it early.
+      `window.UNIMAL_MAP = ${JSON.stringify(settings).replace(/</g, '\\u003c')};`,
+    ),
+  );
+  const bundle = once(() =>
+    build({
+      entryPoints: [path.join(VIEWER_DIR, 'app.ts')],
       bundle: true,
       write: false,
       format: 'iife',
@@ -76,20 +73,43 @@ export function createViewerRoutes(deps: Deps) {
       target: ['es2020'],
       minify: true,
       logLevel: 'silent',
-    }).then((r) => r.outputFiles[0]!.text);
-    const js = await bundle.catch((err: unknown) => {
-      bundle = undefined;
-      throw err;
-    });
-    return c.body(js, 200, {
+    }).then((r) => r.outputFiles[0]!.text),
+  );
+  const styles = once(async () =>
+    [
+      await readFile(path.join(packageDir('leaflet'), 'dist', 'leaflet.css'), 'utf8'),
+      await readFile(path.join(VIEWER_DIR, 'viewer.css'), 'utf8'),
+    ].join('\n'),
+  );
+  const basemaps = new Map(
+    BASEMAPS.map((name) => [
+      name,
+      once(() => readFile(path.join(packageDir('world-atlas'), `${name}.json`))),
+    ]),
+  );
+
+  viewer.get('/map', async (c) => c.html(await page()));
+  viewer.get('/map/app.js', async (c) =>
+    c.body(await bundle(), 200, {
       'content-type': 'text/javascript; charset=utf-8',
       'cache-control': 'no-cache',
-    });
-  });
-  viewer.get('/map/leaflet.css', async (c) =>
-    c.body(await readFile(path.join(leafletDir, 'dist', 'leaflet.css'), 'utf8'), 200, {
-      'content-type': 'text/css; charset=utf-8',
     }),
   );
+  viewer.get('/map/viewer.css', async (c) =>
+    c.body(await styles(), 200, {
+      'content-type': 'text/css; charset=utf-8',
+      'cache-control': 'no-cache',
+    }),
+  );
+  // TopoJSON compresses to about a third: worth it on a phone.
+  viewer.get('/map/basemap/:file{[a-z0-9-]+\\.json}', compress(), async (c) => {
+    const load = basemaps.get(c.req.param('file').replace(/\.json$/, '') as never);
+    if (!load) throw new AppError('not_found', `no such basemap; there are ${BASEMAPS.join(', ')}`);
+    // The data only changes with the package: a day in caches is safe.
+    return c.body(new Uint8Array(await load()), 200, {
+      'content-type': 'application/json',
+      'cache-control': 'public, max-age=86400',
+    });
+  });
   return viewer;
 }

@@ -89,7 +89,7 @@ async function postSighting(user: SignedUpUser, body: string, offset: number) {
 }
 
 async function expectMarker(page: Page, postId: string) {
-  await page.locator(`[data-post-id="${postId}"]`).waitFor({ timeout: 15_000 });
+  await page.locator(`.sighting [data-post-id="${postId}"]`).waitFor({ timeout: 15_000 });
 }
 
 /** The sign-in form is shown, and on top: what is under its centre belongs to it. */

@@ -1,62 +1,195 @@
-import { mkdirSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import sharp from 'sharp';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunningNode } from '../../node.ts';
 import { launchBrowser } from '../helpers/browser.ts';
 import { httpApi } from '../helpers/http.ts';
 import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
+import {
+  basemapShown,
+  drawnCells,
+  listEntryOf,
+  markerOf,
+  onTheMap,
+  openViewer,
+  screenshot,
+  showView,
+  signIn,
+} from './viewer-page.ts';
 
-// The default tile URL points at the public OpenStreetMap servers, which this machine
-// cannot reach: the page must work all the same.
+// What a person sees on the live map. The default tile URL points at the public
+// OpenStreetMap servers, which this machine cannot reach: the geography must come from the
+// app itself. Screenshots land in .data/screenshots (look at them after changing the page).
 const cluster = useInProcessNodes();
 let browser: Browser;
+let node: RunningNode;
+let base: string;
+let api: ReturnType<typeof httpApi>;
 
 beforeAll(async () => {
   browser = await launchBrowser();
+  node = await cluster.start('server,gateway,workers');
+  base = nodeUrl(node);
+  api = httpApi(base);
 });
 afterAll(async () => {
   await browser?.close();
 });
 
-it('the /map viewer signs in, shows the cells, and animates a sighting posted by another client', {
-  timeout: 90_000,
-}, async () => {
-  const node = await cluster.start('server,gateway,workers');
-  const base = nodeUrl(node);
-  const api = httpApi(base);
-  const watcher = await api.signup();
-  const poster = await api.signup();
-  // Something already on the map around Lisbon (its aggregate is written by a worker).
-  const first = await api.post(poster, { kind: 'pet', location: { lat: 38.722, lng: -9.139 } });
-  await expect
-    .poll(
-      async () =>
-        (await node.deps.sql`select 1 from map_points where post_id = ${first.id}`).length,
-      { timeout: 15_000 },
-    )
-    .toBe(1);
+/** Share of the screenshot's pixels within a few levels of `rgb`. */
+async function shareOfColour(png: Buffer, rgb: [number, number, number]): Promise<number> {
+  const { data, info } = await sharp(png).removeAlpha().raw().toBuffer({ resolveWithObject: true });
+  let hits = 0;
+  for (let i = 0; i < data.length; i += 3) {
+    if (rgb.every((v, c) => Math.abs(data[i + c]! - v) <= 6)) hits++;
+  }
+  return hits / (info.width * info.height);
+}
 
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
-  const errors: string[] = [];
-  page.on('pageerror', (err) => errors.push(err.message));
-  await page.goto(`${base}/map`);
-  await page.fill('input[name=email]', watcher.input.email);
-  await page.fill('input[name=password]', watcher.input.password);
-  await page.click('button[type=submit]');
-  await page.getByText('live').waitFor();
-  // The aggregate of the first post is drawn as a cell.
-  await expect
-    .poll(async () => page.locator('path.leaflet-interactive').count(), { timeout: 15_000 })
-    .toBeGreaterThan(0);
+const LAND: [number, number, number] = [0xf3, 0xef, 0xe6];
+const SEA: [number, number, number] = [0xb9, 0xd7, 0xe8];
 
-  const post = await api.post(poster, {
-    kind: 'wild',
-    body: 'Fox on the tram tracks',
-    location: { lat: 38.715, lng: -9.13 },
+describe('the live map viewer', () => {
+  it('draws land and sea offline, a legend, and cells coloured and labelled by their counts', {
+    timeout: 90_000,
+  }, async () => {
+    const poster = await api.signup();
+    const watcher = await api.signup();
+    // Three sightings in one cell, one in another, around Lisbon's Baixa and Belém.
+    const busy = { lat: 38.7105, lng: -9.1365 };
+    const quiet = { lat: 38.6975, lng: -9.2065 };
+    const posts = [
+      await api.post(poster, { kind: 'stray', location: busy }),
+      await api.post(poster, { kind: 'stray', location: { lat: 38.7106, lng: -9.1366 } }),
+      await api.post(poster, { kind: 'pet', location: { lat: 38.7104, lng: -9.1364 } }),
+      await api.post(poster, { kind: 'wild', location: quiet }),
+    ];
+    for (const p of posts) await onTheMap(node, p.id);
+
+    const { page, errors } = await openViewer(browser, `${base}/map#12/38.705/-9.17`);
+    await signIn(page, watcher);
+    await expect.poll(() => drawnCells(page).then((c) => c.length), { timeout: 15_000 }).toBe(2);
+    const cells = await drawnCells(page);
+    const three = cells.find((c) => c.count === 3);
+    const one = cells.find((c) => c.count === 1);
+    expect(three && one).toBeTruthy();
+    // Coloured by count: the busier cell darker on the legend's scale.
+    expect(three!.fill).not.toBe(one!.fill);
+    const legend = page.locator('.legend');
+    await expect.poll(() => legend.textContent()).toContain('Sightings per cell');
+    expect(await legend.locator('i').count()).toBeGreaterThanOrEqual(2);
+    // At city zoom the counts are written on the cells.
+    expect((await page.locator('.cell-count').allTextContents()).sort()).toEqual(['1', '3']);
+    await basemapShown(page, 'countries-10m');
+    await screenshot(page, 'map-city');
+
+    // Zoomed out over Iberia and the Atlantic: land and sea both drawn, from the app's own
+    // Natural Earth data (no tile could load).
+    await showView(page, '5/39.5/-9');
+    await basemapShown(page, 'countries-50m');
+    await expect
+      .poll(async () => shareOfColour(await page.screenshot(), LAND), { timeout: 15_000 })
+      .toBeGreaterThan(0.15);
+    expect(await shareOfColour(await page.screenshot(), SEA)).toBeGreaterThan(0.15);
+    await screenshot(page, 'map-country');
+    await showView(page, '2/20/0');
+    await basemapShown(page, 'countries-110m');
+    await screenshot(page, 'map-world');
+    expect(errors).toEqual([]);
+    await page.close();
   });
-  const marker = page.locator(`[data-post-id="${post.id}"]`);
-  await marker.waitFor({ timeout: 15_000 });
-  expect(await marker.getAttribute('data-kind')).toBe('wild');
-  expect(errors).toEqual([]);
-  mkdirSync('.data/screenshots', { recursive: true });
-  await page.screenshot({ path: '.data/screenshots/live-map.png' });
+
+  it('shows a sighting posted over HTTP as a marker within a second, on top of the side list, and takes both away when it is deleted', {
+    timeout: 90_000,
+  }, async () => {
+    const poster = await api.signup({ displayName: 'Rita Fox' });
+    const watcher = await api.signup();
+    const { page, errors } = await openViewer(browser, `${base}/map#13/41.15/-8.61`);
+    await signIn(page, watcher);
+
+    const marker = markerOf(page, 'pending');
+    expect(await marker.count()).toBe(0);
+    const started = performance.now();
+    const post = await api.post(poster, {
+      kind: 'wild',
+      species: 'red fox',
+      body: 'Fox on the tram tracks',
+      location: { lat: 41.1496, lng: -8.611 },
+    });
+    await markerOf(page, post.id).waitFor({ timeout: 15_000 });
+    const shownAfter = performance.now() - started;
+    console.info(
+      `live map: a sighting posted over HTTP was on the page ${Math.round(shownAfter)} ms later`,
+    );
+    expect(shownAfter).toBeLessThan(1_000);
+    expect(await markerOf(page, post.id).getAttribute('data-kind')).toBe('wild');
+
+    // The side list has it on top, with what, when and who.
+    const entry = listEntryOf(page, post.id);
+    await entry.waitFor();
+    expect(await page.locator('#side-list li').first().getAttribute('data-post-id')).toBe(post.id);
+    expect(await entry.textContent()).toMatch(/red fox.*just now.*Rita Fox/);
+    expect(await page.textContent('#side-count')).toBe('1');
+
+    // Its popup, from the marker.
+    await markerOf(page, post.id).click();
+    const popup = page.locator('.sighting-popup');
+    await popup.waitFor();
+    expect(await popup.textContent()).toMatch(/red fox.*Fox on the tram tracks.*by Rita Fox/);
+    await screenshot(page, 'map-live-sighting');
+
+    expect((await api.call('DELETE', `/posts/${post.id}`, poster.accessToken)).status).toBe(204);
+    await expect.poll(() => markerOf(page, post.id).count(), { timeout: 15_000 }).toBe(0);
+    await expect.poll(() => listEntryOf(page, post.id).count()).toBe(0);
+    expect(await page.isVisible('#side-empty')).toBe(true);
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it('shows each sighting as a marker at street zoom, obscured ones at their area and marked as such', {
+    timeout: 90_000,
+  }, async () => {
+    const poster = await api.signup({ displayName: 'Ines Heron' });
+    const watcher = await api.signup();
+    const open = await api.post(poster, {
+      kind: 'pet',
+      species: 'border collie',
+      location: { lat: 40.4168, lng: -3.7038 },
+    });
+    const hidden = await api.post(poster, {
+      kind: 'stray',
+      species: 'tabby cat',
+      geoprivacy: 'obscured',
+      location: { lat: 40.4172, lng: -3.7034 },
+    });
+    const seenByOthers = await api.call('GET', `/posts/${hidden.id}`, watcher.accessToken);
+    const coarse = seenByOthers.body.location as { lat: number; lng: number };
+    for (const p of [open, hidden]) await onTheMap(node, p.id);
+
+    const { page, errors } = await openViewer(browser, `${base}/map#16/40.4168/-3.7038`);
+    await signIn(page, watcher);
+    await markerOf(page, open.id).waitFor({ timeout: 15_000 });
+    expect(await markerOf(page, open.id).getAttribute('data-obscured')).toBe('false');
+    await basemapShown(page, 'countries-10m');
+    // Street zoom: the markers tell the sightings apart, no count is written over them.
+    expect(await page.locator('.cell-count').count()).toBe(0);
+    // The obscured one is not at its point: at its coarse area's centre, which is out of
+    // this street-level view unless it happens to be close.
+    await showView(page, `16/${coarse.lat.toFixed(5)}/${coarse.lng.toFixed(5)}`);
+    await markerOf(page, hidden.id).waitFor({ timeout: 15_000 });
+    expect(await markerOf(page, hidden.id).getAttribute('data-obscured')).toBe('true');
+    await markerOf(page, hidden.id).click();
+    expect(await page.locator('.sighting-popup').textContent()).toMatch(
+      /tabby cat.*by Ines Heron.*Location obscured/,
+    );
+    // Leaflet fades a popup in.
+    await expect
+      .poll(() =>
+        page.evaluate("getComputedStyle(document.querySelector('.leaflet-popup')).opacity"),
+      )
+      .toBe('1');
+    await screenshot(page, 'map-street');
+    expect(errors).toEqual([]);
+    await page.close();
+  });
 });
