@@ -25,19 +25,27 @@ beforeAll(async () => {
 });
 
 describe('first steps', { timeout: 120_000 }, () => {
-  it('GET / points to the map, the API reference and the OpenAPI document', async () => {
+  it('GET / points to the map and to the HTTP and realtime references, which answer', async () => {
+    const links = {
+      map: '/map',
+      docs: '/api/v1/docs',
+      openapi: '/api/v1/openapi.json',
+      realtime: '/api/v1/docs#realtime',
+      asyncapi: '/api/v1/asyncapi.json',
+    };
     const json = await fetch(`${node.url}/`);
     expect(json.status).toBe(200);
-    expect(await json.json()).toMatchObject({
-      links: { map: '/map', docs: '/api/v1/docs', openapi: '/api/v1/openapi.json' },
-    });
+    expect(await json.json()).toMatchObject({ links });
     const page = await fetch(`${node.url}/`, { headers: { accept: 'text/html,*/*;q=0.8' } });
     expect(page.status).toBe(200);
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     const html = await page.text();
-    for (const href of ['/map', '/api/v1/docs', '/api/v1/openapi.json']) {
+    for (const href of Object.values(links)) {
       expect(html).toContain(`href="${href}"`);
+      expect((await fetch(`${node.url}${href}`)).status, href).toBe(200);
     }
+    const realtime = await (await fetch(`${node.url}/api/v1/docs`)).text();
+    expect(realtime).toContain('id="realtime"');
   });
 
   it("the README's tour (docs/tour.sh) runs through with every status as documented", async () => {

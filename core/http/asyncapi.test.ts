@@ -1,4 +1,7 @@
-import { readFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Parser } from '@asyncapi/parser';
 import { Ajv } from 'ajv';
@@ -8,6 +11,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { signAccessToken } from '../../domain/auth/tokens.ts';
 import type { RunningNode } from '../../node.ts';
+import { CLIENT_EXAMPLE } from '../../server/routes/docs-realtime.ts';
 import { type HttpApi, httpApi } from '../../test/helpers/http.ts';
 import { connectRawSocket, nodeUrl, useInProcessNodes } from '../../test/helpers/realtime.ts';
 import {
@@ -263,5 +267,63 @@ describe('a real gateway', () => {
     expectValid(messageOf('auth:expiring').payload, info, 'auth:expiring');
     expect(SERVER_EVENTS['auth:expiring'].payload.parse(info)).toEqual(info);
     socket.close();
+  });
+});
+
+describe("the reference page's client example", () => {
+  it('runs as printed: syncs, subscribes, hears pushes and outlives its first token by renewing', {
+    timeout: 60_000,
+  }, async () => {
+    // Tokens that last 4 s: the example renews at 80% of their life.
+    const shortLived = await cluster.start('server,gateway', { ACCESS_TOKEN_TTL: '4s' });
+    const me = await httpApi(nodeUrl(shortLived)).signup();
+    const friend = await api.signup();
+    const root = fileURLToPath(new URL('../../.data/', import.meta.url));
+    mkdirSync(root, { recursive: true });
+    // Inside the checkout, so that `socket.io-client` resolves from its node_modules.
+    const dir = mkdtempSync(path.join(root, 'client-example-'));
+    const script = CLIENT_EXAMPLE.replace(
+      /^const API = .*$/m,
+      `const API = '${nodeUrl(shortLived)}';`,
+    )
+      .replace(/^const EMAIL = .*$/m, `const EMAIL = '${me.input.email}';`)
+      .replace(/^const PASSWORD = .*$/m, `const PASSWORD = '${me.input.password}';`);
+    expect(script).not.toContain('ada@example.com');
+    writeFileSync(path.join(dir, 'client.mjs'), script);
+    const child = spawn(process.execPath, ['client.mjs'], { cwd: dir, stdio: 'pipe' });
+    const lines: string[] = [];
+    let stderr = '';
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk;
+    });
+    const waiters: Array<() => void> = [];
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(line);
+      for (const wake of waiters.splice(0)) wake();
+    });
+    /** Resolves once `count` lines that match have been printed. */
+    const printed = async (match: RegExp | string, count = 1) => {
+      const test = (line: string) =>
+        typeof match === 'string' ? line === match : match.test(line);
+      while (lines.filter(test).length < count) {
+        await new Promise<void>((resolve) => waiters.push(resolve));
+      }
+    };
+    try {
+      await printed(/^watching \d+ cells$/);
+      await api.follow(friend, me);
+      await printed(`notification: follow by @${friend.input.handle}`);
+      const first = await api.post(friend, { location: { lat: 38.72, lng: -9.15 } });
+      await printed(`sighting: ${first.id}`);
+      // Twice renewed: past the first token's expiry, on the same socket.
+      await printed(/^renewed until /, 2);
+      const second = await api.post(friend, { location: { lat: 38.73, lng: -9.16 } });
+      await printed(`sighting: ${second.id}`);
+      expect(lines.filter((l) => l.startsWith('token expired'))).toEqual([]);
+      expect(stderr).toBe('');
+    } finally {
+      child.kill();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
