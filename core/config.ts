@@ -88,6 +88,9 @@ const EnvSchema = z.object({
   PHOTO_UPLOAD_URL_TTL: duration.default(15 * 60_000),
   STORAGE_SWEEP_INTERVAL: duration.default(5_000),
   FANOUT_CHUNK_SIZE: int(10, 100_000).default(1000),
+  // Authors with at least this many followers broadcast: one row per post, merged into
+  // their followers' inboxes at read time (0: nobody broadcasts; 1: everybody does).
+  FANOUT_BROADCAST_THRESHOLD: int(0, 1_000_000_000).default(10_000),
   STREAM_CLAIM_IDLE: duration.default(30_000),
   STREAM_CONSUMER_TIMEOUT: duration
     .refine((ms) => ms >= 200, 'must be at least 200ms (consumers refresh it every quarter)')
@@ -242,6 +245,7 @@ export const ConfigSchema = EnvSchema.superRefine((env, ctx) => {
     streams: {
       /** Followers per fan-out chunk; larger fan-outs are split into chunks any consumer can take. */
       fanoutChunkSize: env.FANOUT_CHUNK_SIZE,
+      broadcastThreshold: env.FANOUT_BROADCAST_THRESHOLD,
       /**
        * The longest wait between two retries of a failed message (they start at 1 s and
        * double), and how long a message a consumer holds but has lost track of (its

@@ -95,7 +95,10 @@ async function main(run: BenchRun) {
 
   // ---- 2. online delivery to 10k sockets across two gateway nodes ----
   const gateways = [await start('gateway'), await start('gateway')];
-  await Promise.all([start('workers'), start('workers')]);
+  // Written inboxes: every audience here gets a row per follower, as before broadcast
+  // authors existed (FANOUT_BROADCAST_THRESHOLD's default would broadcast the largest).
+  const written = { env: { FANOUT_BROADCAST_THRESHOLD: '0' } };
+  await Promise.all([start('workers', written), start('workers', written)]);
   const online = followerIds.slice(0, ONLINE);
   t = performance.now();
   const onlineTokens = await run.tokensFor(online);

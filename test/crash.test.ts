@@ -27,6 +27,8 @@ beforeAll(async () => {
     REDIS_PREFIX: `test:${inject('runId')}:${randomBytes(4).toString('hex')}:`,
     DATA_DIR: dataDir,
     FANOUT_CHUNK_SIZE: '100',
+    // Crashes in the middle of written fan-outs: no author broadcasts, however large.
+    FANOUT_BROADCAST_THRESHOLD: '0',
     STREAM_CLAIM_IDLE: '1s',
     STREAM_BLOCK: '200ms',
   };

@@ -6,6 +6,8 @@ import { cacheScopes } from '../core/cache-scopes.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
 import {
+  type BroadcastPost,
+  insertBroadcastRows,
   insertPostNotificationRows,
   insertPostNotifications,
   notificationOf,
@@ -41,6 +43,8 @@ const Chunk = z.object({
   /** Follower ids in (from, to]; null for an open end. */
   from: z.string().nullable(),
   to: z.string().nullable(),
+  /** A broadcast author's post: its one row is written, the chunk only pushes. */
+  broadcast: z.boolean().optional(),
 });
 type Chunk = z.infer<typeof Chunk>;
 
@@ -73,6 +77,7 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
     createdAt: chunk.createdAt,
   });
   pushToFollowers(deps, recipients, notification);
+  if (chunk.broadcast) return recipients.length;
   await insertPostNotifications(sql, { recipients, ...chunk });
   await deps.cache.invalidate(recipients.map(cacheScopes.unread));
   return recipients.length;
@@ -91,10 +96,13 @@ function pushToFollowers(
   }
 }
 
-type PostCreated = Omit<Chunk, 'from' | 'to'>;
+type PostCreated = Omit<Chunk, 'from' | 'to' | 'broadcast'>;
 
-/** What the batch did with a post: told its followers, or left it to the chunk stream. */
-type Outcome = 'done' | 'chunks';
+/**
+ * What the batch did with a post: told its followers, or left them to the chunk stream
+ * (written chunks, or, for a broadcast post whose row is written, chunks that only push).
+ */
+type Outcome = 'done' | 'chunks' | 'broadcast-chunks';
 
 /**
  * The fan-out of the posts one read brought, together, in three statements
@@ -108,9 +116,11 @@ type Outcome = 'done' | 'chunks';
  */
 async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<Outcome[]> {
   const size = deps.config.streams.fanoutChunkSize;
+  const threshold = deps.config.streams.broadcastThreshold;
   const audiences = await postAudiences(deps.sql, posts, size);
   const outcomes: Outcome[] = [];
-  const toTell: Array<{ post: PostCreated; author: UserRow }> = [];
+  const toTell: Array<{ post: PostCreated; author: UserRow; broadcast: boolean }> = [];
+  const broadcasts: BroadcastPost[] = [];
   // The same event twice in one read (a redelivery beside its first delivery) is told once.
   const seen = new Set<string>();
   posts.forEach((post, i) => {
@@ -118,11 +128,25 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
     // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
     const gone = !postExists || !author;
     const large = followers > size;
-    outcomes.push(large && !gone ? 'chunks' : 'done');
-    if (large || gone || seen.has(post.eventId)) return;
+    // Decided per post, from the audience now: an author crossing the threshold between
+    // two deliveries of one post may get both a row per follower and its one row, which
+    // the inbox shows once (the written row wins, see domain/notifications/inbox.ts).
+    const broadcast = threshold > 0 && followers >= threshold;
+    outcomes.push(large && !gone ? (broadcast ? 'broadcast-chunks' : 'chunks') : 'done');
+    if (gone || seen.has(post.eventId)) return;
     seen.add(post.eventId);
-    toTell.push({ post, author });
+    if (broadcast) {
+      broadcasts.push({
+        id: post.eventId,
+        authorId: post.authorId,
+        postId: post.postId,
+        createdAt: post.createdAt,
+      });
+    }
+    if (!large) toTell.push({ post, author, broadcast });
   });
+  // Before any push: a follower who syncs on hearing of the post finds it.
+  await insertBroadcastRows(deps.sql, broadcasts);
   if (toTell.length === 0) return outcomes;
 
   const edges = await activeFollowersOf(
@@ -136,7 +160,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
     else followersOf.set(authorId, [followerId]);
   }
   const rows: PostNotificationRows[] = [];
-  for (const { post, author } of toTell) {
+  for (const { post, author, broadcast } of toTell) {
     const recipients = followersOf.get(post.authorId) ?? [];
     if (recipients.length === 0) continue;
     const notification = notificationOf({
@@ -147,6 +171,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
       createdAt: post.createdAt,
     });
     pushToFollowers(deps, recipients, notification);
+    if (broadcast) continue;
     rows.push({
       id: post.eventId,
       actorId: post.authorId,
@@ -166,7 +191,7 @@ const fanOutWithOthers = batchedPer<Deps, PostCreated, Outcome>({
 });
 
 /** Cuts a large audience into chunks (boundaries from one index scan) on the chunk stream. */
-async function queueChunks(deps: Deps, post: PostCreated): Promise<void> {
+async function queueChunks(deps: Deps, post: PostCreated, broadcast: boolean): Promise<void> {
   const size = deps.config.streams.fanoutChunkSize;
   const bounds = await followerPageBounds(deps.sql, post.authorId, size);
   const edges = [null, ...bounds, null];
@@ -176,7 +201,12 @@ async function queueChunks(deps: Deps, post: PostCreated): Promise<void> {
       FANOUT_STREAM,
       '*',
       'chunk',
-      JSON.stringify({ ...post, from: edges[i], to: edges[i + 1] }),
+      JSON.stringify({
+        ...post,
+        from: edges[i] ?? null,
+        to: edges[i + 1] ?? null,
+        ...(broadcast ? { broadcast } : {}),
+      } satisfies Chunk),
     );
   }
   const results = (await pipeline.exec()) ?? [];
@@ -211,7 +241,8 @@ export const postFanout: StreamWorker = {
       authorId: event.authorId,
       createdAt: event.createdAt,
     };
-    if ((await fanOutWithOthers(deps, post)) === 'chunks') await queueChunks(deps, post);
+    const outcome = await fanOutWithOthers(deps, post);
+    if (outcome !== 'done') await queueChunks(deps, post, outcome === 'broadcast-chunks');
   },
 };
 

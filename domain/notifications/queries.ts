@@ -1,16 +1,9 @@
 import type { Notification, NotificationType, User } from '../../contract/index.ts';
 import type { Sql, TxSql } from '../../core/db.ts';
-import { type AuthorColumns, authorOf, embeddedUserColumns } from '../users/index.ts';
+import { authorOf, embeddedUserColumns } from '../users/index.ts';
+import { inboxItems, inboxPosition, type NotificationRow } from './inbox.ts';
 
-export interface NotificationRow extends AuthorColumns {
-  id: string;
-  seq: number;
-  type: NotificationType;
-  postId: string | null;
-  commentId: string | null;
-  createdAt: Date;
-  readAt: Date | null;
-}
+export type { NotificationRow } from './inbox.ts';
 
 const COLUMNS = `n.id, n.seq, n.type, n.post_id as "postId", n.comment_id as "commentId",
   n.created_at as "createdAt", n.read_at as "readAt", ${embeddedUserColumns('u')}`;
@@ -41,19 +34,19 @@ export function toNotification(row: NotificationRow): Notification {
   return notificationOf({ ...row, actor: authorOf(row) });
 }
 
-/** Newest first (insertion order), keyset on `seq`. */
+/** Newest first (insertion order), keyset on `seq`; written rows and broadcast items merged. */
 export async function listNotifications(
   sql: Sql,
   userId: string,
   options: { unread: boolean; limit: number; beforeSeq?: number | undefined },
 ): Promise<NotificationRow[]> {
-  return sql<NotificationRow[]>`
-    select ${sql.unsafe(COLUMNS)}
-    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
-    where n.user_id = ${userId}
-      ${options.unread ? sql`and n.read_at is null` : sql``}
-      ${options.beforeSeq !== undefined ? sql`and n.seq < ${options.beforeSeq}` : sql``}
-    order by n.seq desc limit ${options.limit + 1}`;
+  return inboxItems(
+    sql,
+    userId,
+    { unread: options.unread, seqBelow: options.beforeSeq },
+    'desc',
+    options.limit + 1,
+  );
 }
 
 /** How far back before the anchor's insertion a sync looks again (see notificationsAfter). */
@@ -91,23 +84,20 @@ export async function notificationsAfter(
   after: string | undefined,
   limit: number,
 ): Promise<{ rows: NotificationRow[]; hasMore: boolean }> {
-  const [anchor] = after
-    ? await sql<{ seq: number; insertedAt: Date }[]>`
-        select seq, inserted_at as "insertedAt" from notifications where user_id = ${userId} and id = ${after}`
-    : [];
-  const select = sql`
-    select ${sql.unsafe(COLUMNS)}
-    from notifications n left join users u on u.id = n.actor_id and u.deleted_at is null
-    where n.user_id = ${userId}`;
+  const anchor = after ? await inboxPosition(sql, userId, after) : undefined;
   if (anchor) {
     const [overlap, newer] = await Promise.all([
-      sql<NotificationRow[]>`${select}
-        and n.seq < ${anchor.seq}
-        and n.inserted_at >= ${new Date(anchor.insertedAt.getTime() - SYNC_OVERLAP_MS)}
-        order by n.seq desc limit ${SYNC_OVERLAP_ROWS}`,
-      sql<
-        NotificationRow[]
-      >`${select} and n.seq > ${anchor.seq} order by n.seq asc limit ${limit + 1}`,
+      inboxItems(
+        sql,
+        userId,
+        {
+          seqBelow: anchor.seq,
+          insertedSince: new Date(anchor.insertedAt.getTime() - SYNC_OVERLAP_MS),
+        },
+        'desc',
+        SYNC_OVERLAP_ROWS,
+      ),
+      inboxItems(sql, userId, { seqAbove: anchor.seq }, 'asc', limit + 1),
     ]);
     return {
       rows: [...overlap.reverse(), ...newer.slice(0, limit)],
@@ -116,12 +106,16 @@ export async function notificationsAfter(
   }
   const since = after ? uuidV7Time(after) : undefined;
   if (since) {
-    const rows = await sql<NotificationRow[]>`${select}
-      and n.inserted_at >= ${new Date(since.getTime() - SYNC_OVERLAP_MS)}
-      order by n.seq asc limit ${limit + 1}`;
+    const rows = await inboxItems(
+      sql,
+      userId,
+      { insertedSince: new Date(since.getTime() - SYNC_OVERLAP_MS) },
+      'asc',
+      limit + 1,
+    );
     return { rows: rows.slice(0, limit), hasMore: rows.length > limit };
   }
-  const rows = await sql<NotificationRow[]>`${select} order by n.seq desc limit ${limit + 1}`;
+  const rows = await inboxItems(sql, userId, {}, 'desc', limit + 1);
   return { rows: rows.slice(0, limit).reverse(), hasMore: rows.length > limit };
 }
 
@@ -133,35 +127,6 @@ export async function unreadRecipientsOf(sql: Sql | TxSql, postId: string): Prom
   const rows = await sql<{ userId: string }[]>`
     select user_id as "userId" from notifications where post_id = ${postId} and read_at is null`;
   return rows.map((r) => r.userId);
-}
-
-export async function unreadCount(sql: Sql, userId: string): Promise<number> {
-  const [row] = await sql<{ count: number }[]>`
-    select count(*)::int as count from notifications where user_id = ${userId} and read_at is null`;
-  return row!.count;
-}
-
-/** Marks the given ids, and/or everything up to and including `upTo`, as read. Unknown ids are ignored. */
-export async function markRead(
-  sql: Sql,
-  userId: string,
-  input: { ids?: string[] | undefined; upTo?: string | undefined },
-): Promise<number> {
-  let count = 0;
-  if (input.ids && input.ids.length > 0) {
-    const res = await sql`
-      update notifications set read_at = now()
-      where user_id = ${userId} and id = any(${input.ids}::uuid[]) and read_at is null`;
-    count += res.count;
-  }
-  if (input.upTo) {
-    const res = await sql`
-      update notifications set read_at = now()
-      where user_id = ${userId} and read_at is null
-        and seq <= (select seq from notifications where user_id = ${userId} and id = ${input.upTo})`;
-    count += res.count;
-  }
-  return count;
 }
 
 /** One notification for one person (comment, like, follow). Idempotent per (user, event). */
@@ -271,4 +236,47 @@ export async function insertPostNotificationRows(
     order by p.n
     on conflict (user_id, id) do nothing`;
   return res.count;
+}
+
+/** A broadcast author's post, as its one inbox row (insertBroadcastRows). */
+export interface BroadcastPost {
+  /** The event's id. */
+  id: string;
+  authorId: string;
+  postId: string;
+  createdAt: string;
+}
+
+/**
+ * The one row of each broadcast post, which every follower's inbox merges in
+ * (domain/notifications/inbox.ts), and its author among the broadcast authors,
+ * in one statement: no reader sees the row without its author listed. As
+ * insertPostNotificationRows: nothing for a post gone by now or an author whose
+ * account is gone; idempotent per event; seq in the posts' order.
+ */
+export async function insertBroadcastRows(
+  sql: Sql,
+  posts: readonly BroadcastPost[],
+): Promise<number> {
+  if (posts.length === 0) return 0;
+  const [row] = await sql<{ count: number }[]>`
+    with added as (
+      insert into broadcast_notifications (id, author_id, post_id, created_at)
+      select b.id, b.author_id, b.post_id, b.created_at
+      from unnest(
+        ${posts.map((p) => p.id)}::uuid[], ${posts.map((p) => p.authorId)}::uuid[],
+        ${posts.map((p) => p.postId)}::uuid[], ${posts.map((p) => p.createdAt)}::timestamptz[]
+      ) with ordinality as b(id, author_id, post_id, created_at, n)
+      where exists (select 1 from posts x where x.id = b.post_id)
+        and exists (select 1 from users u where u.id = b.author_id and u.deleted_at is null)
+      order by b.n
+      on conflict (id) do nothing
+      returning author_id
+    ), listed as (
+      insert into broadcast_authors (author_id)
+      select distinct author_id from added
+      on conflict do nothing
+    )
+    select count(*)::int as count from added`;
+  return row!.count;
 }

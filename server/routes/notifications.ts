@@ -6,7 +6,8 @@ import { AppError } from '../../core/errors.ts';
 import { authedRoute, createRouter, errorResponses, jsonBody } from '../../core/http/openapi.ts';
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { isId } from '../../core/http/params.ts';
-import { listNotifications, markRead, toNotification } from '../../domain/notifications/queries.ts';
+import { markInboxRead } from '../../domain/notifications/inbox.ts';
+import { listNotifications, toNotification } from '../../domain/notifications/queries.ts';
 import { readUnreadCount } from '../../domain/notifications/unread-cache.ts';
 
 const NotificationList = listOf(Notification, 'NotificationList');
@@ -96,7 +97,8 @@ export function createNotificationRoutes(deps: Deps) {
       );
     }
     const me = c.get('auth').userId;
-    if ((await markRead(sql, me, { ids, upTo })) > 0)
+    // Only the written rows' part of the count is cached (see readUnreadCount).
+    if ((await markInboxRead(sql, me, { ids, upTo })).written > 0)
       await deps.cache.invalidate([cacheScopes.unread(me)]);
     return c.body(null, 204);
   });
