@@ -66,7 +66,12 @@ export const BboxParam = z
 
 /** `notifications:sync`: everything after the notification `after` (the newest without it). */
 export const NotificationsSyncPayload = z
-  .object({ after: z.uuid().optional() })
+  .object({
+    after: z
+      .uuid()
+      .optional()
+      .describe('the id of the newest notification the client holds; without it, the newest page'),
+  })
   .strict()
   .optional()
   .default({});
@@ -109,9 +114,16 @@ export const MapSubscribePayload = z
           .length(4)
           .transform((a) => a.join(',')),
       ])
-      .pipe(BboxParam),
-    zoom: z.number().min(0).max(24),
-    kind: PostKind.optional(),
+      .pipe(BboxParam)
+      .describe(
+        "the view's edges, minLng,minLat,maxLng,maxLat: as text (e.g. -9.25,38.68,-9.05,38.80) or as four numbers; minLng > maxLng crosses the antimeridian",
+      ),
+    zoom: z
+      .number()
+      .min(0)
+      .max(24)
+      .describe("the map's zoom level, which picks the resolution of the cells"),
+    kind: PostKind.optional().describe('count only sightings of this kind'),
     since: SinceParam.optional().describe(
       "Count only sightings posted at or after this instant (the map's time window): an ISO-8601 datetime with offset, e.g. 2025-06-01T00:00:00Z. Live map:sighting pushes are unaffected (a new sighting is always inside the window).",
     ),
@@ -122,7 +134,13 @@ export const MapSubscribePayload = z
 export const MapUnsubscribePayload = z.unknown();
 
 /** `auth:renew`: a fresh access token for the socket's session. */
-export const AuthRenewPayload = z.object({ token: z.string().min(1).max(4096) });
+export const AuthRenewPayload = z.object({
+  token: z
+    .string()
+    .min(1)
+    .max(4096)
+    .describe("a fresh access token of the socket's user (POST /api/v1/auth/refresh)"),
+});
 
 // What the server sends: one schema each, so that the event map below and any document of
 // the realtime API come from the same source.
@@ -133,31 +151,46 @@ const CellsByResolution = z.record(z.string(), z.string());
 /** A new located post in a subscribed area: the post as others see it (obscured at its coarse point). */
 export const MapSighting = z.object({
   post: Post,
-  /** The post's public cell (r9, or r6 when obscured). */
-  cell: z.string(),
-  /** Its public point's cell at each map resolution, by resolution. */
-  cells: CellsByResolution,
+  cell: z.string().describe("the post's public cell (r9, or r6 when obscured)"),
+  cells: CellsByResolution.describe(
+    "its public point's cell at each map resolution, keyed by the resolution",
+  ),
 });
 export type MapSighting = z.infer<typeof MapSighting>;
 
 /** A post left the map (deleted, made private, moved): take it off. */
-export const MapRetraction = z.object({ postId: z.uuid(), cells: CellsByResolution });
+export const MapRetraction = z.object({
+  postId: z.uuid().describe('the post to take off the map'),
+  cells: CellsByResolution.describe(
+    'the cells it left, at each map resolution, keyed by the resolution',
+  ),
+});
 export type MapRetraction = z.infer<typeof MapRetraction>;
 
 /** `auth:expiring`: when the socket's access token runs out. */
-export const AuthExpiring = z.object({ expiresAt: z.iso.datetime() });
+export const AuthExpiring = z.object({
+  expiresAt: z.iso.datetime().describe('when the access token ran out'),
+});
 
 /** The acks' data, per event (an ack is `{ data }` or `{ error: { code, message } }`). */
 export const NotificationsSyncResult = z.object({
-  items: z.array(Notification),
-  hasMore: z.boolean(),
+  items: z.array(Notification).describe('oldest first'),
+  hasMore: z
+    .boolean()
+    .describe(
+      "more to come: ask again with after = the last item's id (after a sync without after: older ones exist)",
+    ),
 });
 export const MapSubscribeResult = z.object({
-  resolution: z.number().int(),
-  cells: z.array(MapCellCount),
+  resolution: z.number().int().describe('the H3 resolution of the counted cells'),
+  cells: z
+    .array(MapCellCount)
+    .describe('sightings counted per cell, as GET /api/v1/map/cells answers them'),
 });
 export const MapUnsubscribeResult = z.object({}).strict();
-export const AuthRenewResult = z.object({ expiresAt: z.iso.datetime() });
+export const AuthRenewResult = z.object({
+  expiresAt: z.iso.datetime().describe('when the new token runs out: renew before then'),
+});
 
 export interface ServerToClientEvents {
   notification: (notification: Notification) => void;
