@@ -16,6 +16,11 @@ export const socketChannelKey = (channelPrefix: string) => `${channelPrefix}sock
 export const mapRoom = (resolution: number, cell: string) => `map:${resolution}:${cell}`;
 /** Every socket of one login session, so a logout or revocation can close exactly those. */
 export const sessionRoom = (sessionId: string) => `session:${sessionId}`;
+/**
+ * The followers of a broadcast author: their sockets join it (at connect, on follow), and
+ * each of the author's posts is one emit to it, whatever the audience.
+ */
+export const broadcastRoom = (authorId: string) => `followers:${authorId}`;
 
 export interface AckError {
   code: string;

@@ -21,9 +21,13 @@ create unique index broadcast_notifications_author_seq_key
 create index broadcast_notifications_post_idx on broadcast_notifications (post_id);
 
 -- Everyone who has ever broadcast: a merge looks at these followees only, so an
--- inbox whose owner follows none of them costs one small join.
+-- inbox whose owner follows none of them costs one small join. Each has a
+-- Socket.IO room its followers' sockets join (at connect, on follow); until the
+-- sockets online when the author first broadcast were put in it, `rooms_ready`
+-- is false and pushes go to each follower's own room.
 create table broadcast_authors (
-  author_id uuid primary key references users (id) on delete cascade
+  author_id uuid primary key references users (id) on delete cascade,
+  rooms_ready boolean not null default false
 );
 
 -- Who followed whom, when, on the inbox's sequence. A broadcast item (seq s)

@@ -1,13 +1,12 @@
 import { z } from 'zod';
 import type { Notification } from '../contract/index.ts';
-import { EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
+import { broadcastRoom, EVENTS_STREAM, FANOUT_STREAM, userRoom } from '../contract/index.ts';
 import { batchedPer } from '../core/batches.ts';
 import { cacheScopes } from '../core/cache-scopes.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
+import { insertBroadcastRows, markBroadcastRoomsReady } from '../domain/notifications/broadcast.ts';
 import {
-  type BroadcastPost,
-  insertBroadcastRows,
   insertPostNotificationRows,
   insertPostNotifications,
   notificationOf,
@@ -76,31 +75,65 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
     postId: chunk.postId,
     createdAt: chunk.createdAt,
   });
+  if (chunk.broadcast) {
+    pushToFollowers(deps, recipients, notification, broadcastRoom(chunk.authorId));
+    return recipients.length;
+  }
   pushToFollowers(deps, recipients, notification);
-  if (chunk.broadcast) return recipients.length;
   await insertPostNotifications(sql, { recipients, ...chunk });
   await deps.cache.invalidate(recipients.map(cacheScopes.unread));
   return recipients.length;
 }
 
-/** One notification to many followers' rooms, built once, one publish per ROOMS_PER_EMIT rooms. */
+/**
+ * One notification to many followers' rooms, built once, one publish per ROOMS_PER_EMIT
+ * rooms. With `join`, their sockets also join that room (a broadcast author's, the first
+ * time the author broadcasts: from then on, one emit to it reaches them all).
+ */
 function pushToFollowers(
   deps: Pick<Deps, 'emitter' | 'metrics'>,
   recipients: readonly string[],
   notification: Notification,
+  join?: string,
 ): void {
   deps.metrics.fanoutDeliveries.inc(recipients.length);
   for (let i = 0; i < recipients.length; i += ROOMS_PER_EMIT) {
     const rooms = recipients.slice(i, i + ROOMS_PER_EMIT).map(userRoom);
+    if (join) deps.emitter.in(rooms).socketsJoin(join);
     deps.emitter.to(rooms).emit('notification', notification);
   }
+}
+
+/**
+ * A broadcast post to its author's room: one publish, whatever the audience (counted as
+ * that many deliveries; the sockets online among them are what the room holds).
+ */
+function pushToBroadcastRoom(
+  deps: Pick<Deps, 'emitter' | 'metrics'>,
+  post: PostCreated,
+  author: UserRow,
+  followers: number,
+): void {
+  deps.metrics.fanoutDeliveries.inc(followers);
+  deps.emitter.to(broadcastRoom(post.authorId)).emit(
+    'notification',
+    notificationOf({
+      id: post.eventId,
+      type: 'post',
+      actor: toUser(author),
+      postId: post.postId,
+      createdAt: post.createdAt,
+    }),
+  );
 }
 
 type PostCreated = Omit<Chunk, 'from' | 'to' | 'broadcast'>;
 
 /**
- * What the batch did with a post: told its followers, or left them to the chunk stream
- * (written chunks, or, for a broadcast post whose row is written, chunks that only push).
+ * What the batch did with a post: told its followers (their rows, or a broadcast post's
+ * one row and one emit to its author's room), or left them to the chunk stream (written
+ * chunks, or, the first time an author broadcasts, chunks that push and put the followers'
+ * sockets in the author's room).
  */
 type Outcome = 'done' | 'chunks' | 'broadcast-chunks';
 
@@ -118,35 +151,40 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   const size = deps.config.streams.fanoutChunkSize;
   const threshold = deps.config.streams.broadcastThreshold;
   const audiences = await postAudiences(deps.sql, posts, size);
-  const outcomes: Outcome[] = [];
-  const toTell: Array<{ post: PostCreated; author: UserRow; broadcast: boolean }> = [];
-  const broadcasts: BroadcastPost[] = [];
-  // The same event twice in one read (a redelivery beside its first delivery) is told once.
-  const seen = new Set<string>();
-  posts.forEach((post, i) => {
+  const plans = posts.map((post, i) => {
     const { postExists, author, followers } = audiences[i]!;
     // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
     const gone = !postExists || !author;
-    const large = followers > size;
     // Decided per post, from the audience now: an author crossing the threshold between
     // two deliveries of one post may get both a row per follower and its one row, which
     // the inbox shows once (the written row wins, see domain/notifications/inbox.ts).
-    const broadcast = threshold > 0 && followers >= threshold;
-    outcomes.push(large && !gone ? (broadcast ? 'broadcast-chunks' : 'chunks') : 'done');
-    if (gone || seen.has(post.eventId)) return;
-    seen.add(post.eventId);
-    if (broadcast) {
-      broadcasts.push({
+    const broadcast = !gone && threshold > 0 && followers >= threshold;
+    return { post, author, followers, gone, broadcast, large: followers > size };
+  });
+  // Before any push: a follower who syncs on hearing of the post finds it.
+  const roomsReady = await insertBroadcastRows(
+    deps.sql,
+    plans
+      .filter((p) => p.broadcast)
+      .map(({ post }) => ({
         id: post.eventId,
         authorId: post.authorId,
         postId: post.postId,
         createdAt: post.createdAt,
-      });
-    }
-    if (!large) toTell.push({ post, author, broadcast });
-  });
-  // Before any push: a follower who syncs on hearing of the post finds it.
-  await insertBroadcastRows(deps.sql, broadcasts);
+      })),
+  );
+  const outcomes: Outcome[] = [];
+  const toTell: Array<{ post: PostCreated; author: UserRow; broadcast: boolean }> = [];
+  // The same event twice in one read (a redelivery beside its first delivery) is told once.
+  const seen = new Set<string>();
+  for (const { post, author, followers, gone, broadcast, large } of plans) {
+    const inRoom = broadcast && roomsReady.has(post.authorId);
+    outcomes.push(gone || inRoom || !large ? 'done' : broadcast ? 'broadcast-chunks' : 'chunks');
+    if (gone || !author || seen.has(post.eventId)) continue;
+    seen.add(post.eventId);
+    if (inRoom) pushToBroadcastRoom(deps, post, author, followers);
+    else if (!large) toTell.push({ post, author, broadcast });
+  }
   if (toTell.length === 0) return outcomes;
 
   const edges = await activeFollowersOf(
@@ -170,7 +208,12 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
       postId: post.postId,
       createdAt: post.createdAt,
     });
-    pushToFollowers(deps, recipients, notification);
+    pushToFollowers(
+      deps,
+      recipients,
+      notification,
+      broadcast ? broadcastRoom(post.authorId) : undefined,
+    );
     if (broadcast) continue;
     rows.push({
       id: post.eventId,
@@ -182,6 +225,11 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   }
   await insertPostNotificationRows(deps.sql, rows);
   await deps.cache.invalidate(rows.flatMap((r) => r.recipients.map(cacheScopes.unread)));
+  // Every online follower of these broadcast authors is in their room now.
+  await markBroadcastRoomsReady(
+    deps.sql,
+    toTell.filter((t) => t.broadcast).map((t) => t.post.authorId),
+  );
   return outcomes;
 }
 
@@ -242,7 +290,12 @@ export const postFanout: StreamWorker = {
       createdAt: event.createdAt,
     };
     const outcome = await fanOutWithOthers(deps, post);
-    if (outcome !== 'done') await queueChunks(deps, post, outcome === 'broadcast-chunks');
+    if (outcome === 'done') return;
+    await queueChunks(deps, post, outcome === 'broadcast-chunks');
+    // The chunks put every online follower in the author's room as they push; the next
+    // post goes to the room (a follower whose chunk is still queued then hears of that
+    // one at the next sync).
+    if (outcome === 'broadcast-chunks') await markBroadcastRoomsReady(deps.sql, [post.authorId]);
   },
 };
 

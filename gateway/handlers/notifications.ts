@@ -1,5 +1,6 @@
-import { NotificationsSyncPayload } from '../../contract/index.ts';
+import { broadcastRoom, NotificationsSyncPayload } from '../../contract/index.ts';
 import type { Deps } from '../../core/deps.ts';
+import { broadcastAuthorsFollowedBy } from '../../domain/notifications/broadcast.ts';
 import { notificationsAfter, toNotification } from '../../domain/notifications/queries.ts';
 import { on } from '../events.ts';
 import type { HandlerFamily } from '../socket-events.ts';
@@ -7,8 +8,13 @@ import type { HandlerFamily } from '../socket-events.ts';
 /** Most notifications one `notifications:sync` answers; the client asks again while `hasMore`. */
 const SYNC_LIMIT = 500;
 
-/** `notifications:sync`: what a client missed while away, after the last one it has. */
-export function notificationHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
+/**
+ * `notifications:sync`: what a client missed while away, after the last one it has. And,
+ * at connect, the rooms of the broadcast authors the user follows, where their posts are
+ * pushed (the socket is in its user's room already: a follow or an author's first
+ * broadcast that commits after this read reaches it there, see workers/fanout.ts).
+ */
+export function notificationHandlers(deps: Pick<Deps, 'sql' | 'logger'>): HandlerFamily {
   return {
     events: [
       on('notifications:sync', NotificationsSyncPayload, async ({ after }, socket) => {
@@ -17,5 +23,16 @@ export function notificationHandlers(deps: Pick<Deps, 'sql'>): HandlerFamily {
         return { items: rows.map(toNotification), hasMore };
       }),
     ],
+    connected(socket) {
+      broadcastAuthorsFollowedBy(deps.sql, socket.data.userId).then(
+        (authors) => {
+          if (authors.length > 0 && socket.connected) void socket.join(authors.map(broadcastRoom));
+        },
+        (err: Error) => {
+          // PostgreSQL away: this socket hears broadcast posts at its next sync instead.
+          deps.logger.warn({ err: err.message }, 'could not join broadcast rooms');
+        },
+      );
+    },
   };
 }

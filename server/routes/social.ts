@@ -6,6 +6,7 @@ import { authedRoute, createRouter, errorResponses } from '../../core/http/opena
 import { decodeCursor, listOf, PageQuery, page } from '../../core/http/pagination.ts';
 import { IdParam, requireId } from '../../core/http/params.ts';
 import { recordEvent } from '../../domain/events/outbox.ts';
+import { followBroadcastRoom } from '../../domain/notifications/index.ts';
 import { follow, listEdges, unfollow } from '../../domain/social/queries.ts';
 import { readProfile } from '../../domain/users/index.ts';
 import { UserSchema } from '../../domain/users/schema.ts';
@@ -88,6 +89,7 @@ export function createSocialRoutes(deps: Deps) {
     });
     // Both counts moved: my following, their followers.
     await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
+    await followBroadcastRoom(deps, me, target, 'join');
     return c.body(null, 204);
   });
 
@@ -98,6 +100,7 @@ export function createSocialRoutes(deps: Deps) {
       const result = await sql.begin((tx) => unfollow(tx, me, target));
       await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
       if (!result.found) throw notFound('user');
+      await followBroadcastRoom(deps, me, target, 'leave');
     }
     return c.body(null, 204);
   });
