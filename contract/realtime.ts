@@ -203,7 +203,10 @@ export interface ServerToClientEvents {
   'map:retract': (retraction: MapRetraction) => void;
   /** The server is going away: reconnect (the client helper does so on its own). */
   'server:draining': () => void;
-  /** The access token ran out; send a fresh one with `auth:renew` or reconnect with it. */
+  /**
+   * The access token ran out and the socket closes right after: refresh over HTTP and
+   * reconnect with the new token (send `auth:renew` before expiry to keep a socket open).
+   */
   'auth:expiring': (info: z.infer<typeof AuthExpiring>) => void;
 }
 
