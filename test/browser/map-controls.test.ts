@@ -175,6 +175,10 @@ describe('the live map viewer’s controls', () => {
     await screenshot(page, 'map-phone');
     await page.click('#side-toggle');
     await listEntryOf(page, post.id).waitFor({ state: 'visible' });
+    // The sheet slides up to half the screen.
+    await expect
+      .poll(async () => (await page.locator('#side').boundingBox())!.height)
+      .toBeGreaterThan(phone.height * 0.45);
     await screenshot(page, 'map-phone-list');
     // Picking one closes nothing and shows its popup on the map.
     await listEntryOf(page, post.id).click();
