@@ -6,7 +6,7 @@ import {
   SYNC_OVERLAP_MS,
   SYNC_OVERLAP_ROWS,
 } from '../domain/notifications/queries.ts';
-import { signup } from './helpers/builders.ts';
+import { createPost, signup } from './helpers/builders.ts';
 import { useTestContext } from './helpers/context.ts';
 
 const ctx = useTestContext();
@@ -114,5 +114,49 @@ describe('notificationsAfter', () => {
     const [row] = await ctx.deps.sql`
       select count(*)::int as n from notifications where user_id = ${me.id}`;
     expect(row!.n).toBe(1);
+  });
+
+  it('syncs broadcast items and written rows as one inbox: anchored on either, with the overlap, once each', async () => {
+    const [me, actor, author, later] = [
+      await signup(ctx),
+      await signup(ctx),
+      await signup(ctx),
+      await signup(ctx),
+    ];
+    const { sql } = ctx.deps;
+    await sql`insert into follows (follower_id, followee_id) values (${me.id}, ${author.id})`;
+    const posts = [await createPost(ctx, author), await createPost(ctx, author)];
+    const now = Date.now();
+    const [w0, b1, w2, b3] = [now - SYNC_OVERLAP_MS * 4, now - 1_000, now, now + 10].map((t) =>
+      uuidv7({ msecs: t }),
+    ) as [string, string, string, string];
+    // In seq order: a written row long ago, a broadcast post just before the anchor, the
+    // anchor (written), and a broadcast post after it.
+    await insertAt(me.id, actor.id, [[w0, now - SYNC_OVERLAP_MS * 4]]);
+    await sql`insert into broadcast_authors (author_id) values (${author.id})`;
+    const broadcast = async (id: string, postId: string, at: number) => {
+      await sql`
+        insert into broadcast_notifications (id, author_id, post_id, created_at, inserted_at)
+        values (${id}, ${author.id}, ${postId}, now(), ${new Date(at)})`;
+    };
+    await broadcast(b1, posts[0]!.id, now - 1_000);
+    // Someone who follows from here on sees the next post only.
+    await sql`insert into follows (follower_id, followee_id) values (${later.id}, ${author.id})`;
+    await insertAt(me.id, actor.id, [[w2, now]]);
+    await broadcast(b3, posts[1]!.id, now + 10);
+
+    const ids = async (userId: string, after: string | undefined) =>
+      (await notificationsAfter(sql, userId, after, 100)).rows.map((r) => r.id);
+    expect(await ids(me.id, w2)).toEqual([b1, b3]);
+    expect(await ids(me.id, b1)).toEqual([w2, b3]);
+    expect(await ids(me.id, undefined)).toEqual([w0, b1, w2, b3]);
+    expect(await ids(later.id, undefined)).toEqual([b3]);
+    // A broadcast item the user cannot see is no anchor for them: its id's time stands in.
+    expect(await ids(later.id, b1)).toEqual([b3]);
+    // The same event also written for me (a fan-out retried across the threshold): once.
+    await insertAt(me.id, author.id, [[b3, now + 20]]);
+    expect(await ids(me.id, w2)).toEqual([b1, b3]);
+    const { rows } = await notificationsAfter(sql, me.id, undefined, 100);
+    expect(rows.filter((r) => r.id === b3)).toHaveLength(1);
   });
 });
