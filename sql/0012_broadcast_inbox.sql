@@ -46,10 +46,6 @@ create table follow_periods (
 -- an account deletion removes the periods of those who followed it
 create index follow_periods_followee_idx on follow_periods (followee_id);
 
--- The edges already there: since before any broadcast item.
-insert into follow_periods (follower_id, followee_id, from_seq)
-select follower_id, followee_id, 0 from follows;
-
 create function follow_periods_track() returns trigger
 language plpgsql as $$
 begin
@@ -66,12 +62,45 @@ end $$;
 create trigger follow_periods_track after insert or delete on follows
 for each row execute function follow_periods_track();
 
--- Broadcast items marked read, one row each (readAt per item, as a written row's).
+-- The edges already there: since before any broadcast item. After the trigger, under a
+-- lock that keeps follows still meanwhile: no edge is left without its period.
+lock table follows in share row exclusive mode;
+insert into follow_periods (follower_id, followee_id, from_seq)
+select follower_id, followee_id, 0 from follows;
+
+-- Broadcast items marked read one by one (POST /notifications/read {ids}): a row
+-- each, with the item's seq, so that counts can look above the read mark only.
 create table broadcast_reads (
   user_id uuid not null references users (id) on delete cascade,
   id uuid not null references broadcast_notifications (id) on delete cascade,
+  seq bigint not null,
   read_at timestamptz not null default now(),
   primary key (user_id, id)
 );
 
 create index broadcast_reads_id_idx on broadcast_reads (id);
+create index broadcast_reads_seq_idx on broadcast_reads (user_id, seq);
+
+-- Marks of "read up to" (POST /notifications/read {upTo}), appended only when
+-- they go further: every broadcast item at or below a mark is read, at the time
+-- of the first mark that covers it (unless it was read one by one before).
+-- Taken under a SHARE lock on broadcast_notifications, which waits for broadcast
+-- rows being written: none can commit below a mark after it.
+create table broadcast_read_marks (
+  user_id uuid not null references users (id) on delete cascade,
+  up_to_seq bigint not null,
+  marked_at timestamptz not null default now(),
+  primary key (user_id, up_to_seq)
+);
+
+-- How each post's fan-out went, decided once, at its first fan-out, from its
+-- author's follower count then: every retry of that post's fan-out follows the
+-- same decision, so a post is never both written and broadcast, whatever the
+-- threshold or the author's audience has become since.
+create table fanout_modes (
+  event_id uuid primary key,
+  post_id uuid not null references posts (id) on delete cascade,
+  broadcast boolean not null
+);
+
+create index fanout_modes_post_idx on fanout_modes (post_id);

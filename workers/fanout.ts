@@ -5,7 +5,11 @@ import { batchedPer } from '../core/batches.ts';
 import { cacheScopes } from '../core/cache-scopes.ts';
 import type { Deps } from '../core/deps.ts';
 import { postExists } from '../domain/board/post-reads.ts';
-import { insertBroadcastRows, markBroadcastRoomsReady } from '../domain/notifications/broadcast.ts';
+import {
+  decideFanoutModes,
+  insertBroadcastRows,
+  markBroadcastRoomsReady,
+} from '../domain/notifications/broadcast.ts';
 import {
   insertPostNotificationRows,
   insertPostNotifications,
@@ -21,6 +25,7 @@ import {
 import { findActiveUser } from '../domain/users/queries.ts';
 import { toUser, type UserRow } from '../domain/users/user-rows.ts';
 import { parseStreamEvent } from './events.ts';
+import { listRoomChunks, pushToBroadcastRoom, roomChunkDone } from './fanout-rooms.ts';
 import type { StreamWorker } from './stream-worker.ts';
 
 /** Rooms per emitted message: one Redis publish reaches this many followers. */
@@ -104,29 +109,6 @@ function pushToFollowers(
   }
 }
 
-/**
- * A broadcast post to its author's room: one publish, whatever the audience (counted as
- * that many deliveries; the sockets online among them are what the room holds).
- */
-function pushToBroadcastRoom(
-  deps: Pick<Deps, 'emitter' | 'metrics'>,
-  post: PostCreated,
-  author: UserRow,
-  followers: number,
-): void {
-  deps.metrics.fanoutDeliveries.inc(followers);
-  deps.emitter.to(broadcastRoom(post.authorId)).emit(
-    'notification',
-    notificationOf({
-      id: post.eventId,
-      type: 'post',
-      actor: toUser(author),
-      postId: post.postId,
-      createdAt: post.createdAt,
-    }),
-  );
-}
-
 type PostCreated = Omit<Chunk, 'from' | 'to' | 'broadcast'>;
 
 /**
@@ -151,15 +133,23 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   const size = deps.config.streams.fanoutChunkSize;
   const threshold = deps.config.streams.broadcastThreshold;
   const audiences = await postAudiences(deps.sql, posts, size);
+  // Broadcast or written: decided at a post's first fan-out from its author's follower
+  // count then, stored, and followed by every retry (a post is never both).
+  const modes = await decideFanoutModes(
+    deps.sql,
+    posts.flatMap((post, i) => {
+      const { postExists, author } = audiences[i]!;
+      if (!postExists || !author) return [];
+      const broadcast = threshold > 0 && author.followerCount >= threshold;
+      return [{ eventId: post.eventId, postId: post.postId, broadcast }];
+    }),
+  );
   const plans = posts.map((post, i) => {
     const { postExists, author, followers } = audiences[i]!;
+    const mode = modes.get(post.eventId);
     // A post deleted, or an author gone, before the fan-out reached it: nobody to tell.
-    const gone = !postExists || !author;
-    // Decided per post, from the audience now: an author crossing the threshold between
-    // two deliveries of one post may get both a row per follower and its one row, which
-    // the inbox shows once (the written row wins, see domain/notifications/inbox.ts).
-    const broadcast = !gone && threshold > 0 && followers >= threshold;
-    return { post, author, followers, gone, broadcast, large: followers > size };
+    const gone = !postExists || !author || mode === undefined;
+    return { post, author, followers, gone, broadcast: mode === true, large: followers > size };
   });
   // Before any push: a follower who syncs on hearing of the post finds it.
   const roomsReady = await insertBroadcastRows(
@@ -177,13 +167,22 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   const toTell: Array<{ post: PostCreated; author: UserRow; broadcast: boolean }> = [];
   // The same event twice in one read (a redelivery beside its first delivery) is told once.
   const seen = new Set<string>();
-  for (const { post, author, followers, gone, broadcast, large } of plans) {
+  for (const { post, author, gone, broadcast, large } of plans) {
     const inRoom = broadcast && roomsReady.has(post.authorId);
     outcomes.push(gone || inRoom || !large ? 'done' : broadcast ? 'broadcast-chunks' : 'chunks');
     if (gone || !author || seen.has(post.eventId)) continue;
     seen.add(post.eventId);
-    if (inRoom) pushToBroadcastRoom(deps, post, author, followers);
-    else if (!large) toTell.push({ post, author, broadcast });
+    if (inRoom) {
+      const notification = notificationOf({
+        id: post.eventId,
+        type: 'post',
+        actor: toUser(author),
+        postId: post.postId,
+        createdAt: post.createdAt,
+      });
+      pushToBroadcastRoom(deps, post.authorId, notification, author.followerCount);
+    }
+    if (!inRoom && !large) toTell.push({ post, author, broadcast });
   }
   if (toTell.length === 0) return outcomes;
 
@@ -244,6 +243,7 @@ async function queueChunks(deps: Deps, post: PostCreated, broadcast: boolean): P
   const bounds = await followerPageBounds(deps.sql, post.authorId, size);
   const edges = [null, ...bounds, null];
   const pipeline = deps.redis.pipeline();
+  if (broadcast) listRoomChunks(pipeline, post.eventId, edges);
   for (let i = 0; i + 1 < edges.length; i++) {
     pipeline.xadd(
       FANOUT_STREAM,
@@ -291,11 +291,9 @@ export const postFanout: StreamWorker = {
     };
     const outcome = await fanOutWithOthers(deps, post);
     if (outcome === 'done') return;
+    // For an author's first broadcast, the chunks also put the followers online in the
+    // author's room; the last of them marks it ready (roomChunkDone).
     await queueChunks(deps, post, outcome === 'broadcast-chunks');
-    // The chunks put every online follower in the author's room as they push; the next
-    // post goes to the room (a follower whose chunk is still queued then hears of that
-    // one at the next sync).
-    if (outcome === 'broadcast-chunks') await markBroadcastRoomsReady(deps.sql, [post.authorId]);
   },
 };
 
@@ -305,6 +303,8 @@ export const fanoutChunks: StreamWorker = {
   batch: 4,
   concurrency: 2,
   async handle(message, deps) {
-    await fanoutChunk(deps, Chunk.parse(JSON.parse(message.fields.chunk ?? 'null')));
+    const chunk = Chunk.parse(JSON.parse(message.fields.chunk ?? 'null'));
+    await fanoutChunk(deps, chunk);
+    if (chunk.broadcast) await roomChunkDone(deps, chunk);
   },
 };

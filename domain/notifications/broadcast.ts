@@ -99,3 +99,39 @@ export async function followBroadcastRoom(
   if (action === 'join') sockets.socketsJoin(broadcastRoom(authorId));
   else sockets.socketsLeave(broadcastRoom(authorId));
 }
+
+/**
+ * Each post's fan-out mode: the one decided at its first fan-out if there was one, else
+ * the one proposed (and stored). Two workers deciding one post at once agree: the loser
+ * of the insert reads the winner's decision.
+ */
+export async function decideFanoutModes(
+  sql: Sql,
+  proposals: ReadonlyArray<{ eventId: string; postId: string; broadcast: boolean }>,
+): Promise<Map<string, boolean>> {
+  if (proposals.length === 0) return new Map();
+  const decide = () => sql<{ eventId: string; broadcast: boolean }[]>`
+    with proposed as (
+      select * from unnest(
+        ${proposals.map((p) => p.eventId)}::uuid[], ${proposals.map((p) => p.postId)}::uuid[],
+        ${proposals.map((p) => (p.broadcast ? 1 : 0))}::int[]
+      ) as p(event_id, post_id, mode)
+      where exists (select 1 from posts x where x.id = p.post_id)
+    ), added as (
+      insert into fanout_modes (event_id, post_id, broadcast)
+      -- (postgres.js sends a boolean array as one boolean: the modes travel as 0 and 1)
+      select event_id, post_id, mode = 1 from proposed
+      on conflict (event_id) do nothing
+      returning event_id, broadcast
+    )
+    select event_id as "eventId", broadcast from added
+    union all
+    select m.event_id, m.broadcast from fanout_modes m join proposed p using (event_id)`;
+  const modes = new Map((await decide()).map((r) => [r.eventId, r.broadcast]));
+  // A decision committed by another worker while this statement waited on its conflict is
+  // not in this statement's snapshot: the next one sees it.
+  if (proposals.some((p) => !modes.has(p.eventId))) {
+    for (const r of await decide()) modes.set(r.eventId, r.broadcast);
+  }
+  return modes;
+}
