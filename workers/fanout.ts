@@ -73,13 +73,7 @@ export async function fanoutChunk(deps: Deps, chunk: Chunk): Promise<number> {
   if (!author || !post) return 0;
   const recipients = await activeFollowersBetween(sql, chunk.authorId, chunk.from, chunk.to);
   if (recipients.length === 0) return 0;
-  const notification = notificationOf({
-    id: chunk.eventId,
-    type: 'post',
-    actor: toUser(author),
-    postId: chunk.postId,
-    createdAt: chunk.createdAt,
-  });
+  const notification = postNotification(chunk, author);
   if (chunk.broadcast) {
     pushToFollowers(deps, recipients, notification, broadcastRoom(chunk.authorId));
     return recipients.length;
@@ -110,6 +104,19 @@ function pushToFollowers(
 }
 
 type PostCreated = Omit<Chunk, 'from' | 'to' | 'broadcast'>;
+
+/** A post's notification, as every follower gets it (pushed, and in the inbox). */
+const postNotification = (
+  post: Pick<PostCreated, 'eventId' | 'postId' | 'createdAt'>,
+  author: UserRow,
+): Notification =>
+  notificationOf({
+    id: post.eventId,
+    type: 'post',
+    actor: toUser(author),
+    postId: post.postId,
+    createdAt: post.createdAt,
+  });
 
 /**
  * What the batch did with a post: told its followers (their rows, or a broadcast post's
@@ -173,13 +180,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
     if (gone || !author || seen.has(post.eventId)) continue;
     seen.add(post.eventId);
     if (inRoom) {
-      const notification = notificationOf({
-        id: post.eventId,
-        type: 'post',
-        actor: toUser(author),
-        postId: post.postId,
-        createdAt: post.createdAt,
-      });
+      const notification = postNotification(post, author);
       pushToBroadcastRoom(deps, post.authorId, notification, author.followerCount);
     }
     if (!inRoom && !large) toTell.push({ post, author, broadcast });
@@ -200,13 +201,7 @@ async function fanOutPosts(deps: Deps, posts: readonly PostCreated[]): Promise<O
   for (const { post, author, broadcast } of toTell) {
     const recipients = followersOf.get(post.authorId) ?? [];
     if (recipients.length === 0) continue;
-    const notification = notificationOf({
-      id: post.eventId,
-      type: 'post',
-      actor: toUser(author),
-      postId: post.postId,
-      createdAt: post.createdAt,
-    });
+    const notification = postNotification(post, author);
     pushToFollowers(
       deps,
       recipients,

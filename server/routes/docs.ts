@@ -7,6 +7,7 @@ import { Hono, type MiddlewareHandler } from 'hono';
 import { etag } from 'hono/etag';
 import { createAsyncApiDocument } from '../../core/http/asyncapi.ts';
 import type { AppEnv } from '../../core/http/types.ts';
+import { loadOnce } from '../../core/load-once.ts';
 import { REALTIME_SECTION } from './docs-realtime.ts';
 
 /**
@@ -110,24 +111,12 @@ const INIT = `window.ui = SwaggerUIBundle({
 });
 `;
 
-/** Read once, at its first use; a failed read is tried again at the next. */
-function once<T>(load: () => Promise<T>): () => Promise<T> {
-  let value: Promise<T> | undefined;
-  return () => {
-    value ??= load().catch((err: unknown) => {
-      value = undefined;
-      throw err;
-    });
-    return value;
-  };
-}
-
 export function createDocsRoutes() {
   const dir = path.dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
   const cache = new Map<string, Promise<Buffer>>();
-  const realtimeScript = once(() => readFile(REALTIME_SCRIPT));
+  const realtimeScript = loadOnce(() => readFile(REALTIME_SCRIPT));
   // Built at the first request: the schemas are fixed for the life of the process.
-  const asyncapi = once(async () => {
+  const asyncapi = loadOnce(async () => {
     const text = JSON.stringify(createAsyncApiDocument());
     return { text, etag: `"${createHash('sha1').update(text).digest('base64url')}"` };
   });

@@ -8,6 +8,7 @@ import { compress } from 'hono/compress';
 import type { Deps } from '../../core/deps.ts';
 import { AppError } from '../../core/errors.ts';
 import type { AppEnv } from '../../core/http/types.ts';
+import { loadOnce } from '../../core/load-once.ts';
 import { DEMO_ACCOUNT } from '../demo-account.ts';
 
 const VIEWER_DIR = fileURLToPath(new URL('../../client/viewer/', import.meta.url));
@@ -45,25 +46,14 @@ export function createViewerRoutes(deps: Deps) {
       ? { email: DEMO_ACCOUNT.email, password: DEMO_ACCOUNT.password }
       : null,
   };
-  // Read once, on first use; a failed read is tried again at the next request.
-  const once = <T>(load: () => Promise<T>) => {
-    let value: Promise<T> | undefined;
-    return () => {
-      value ??= load().catch((err: unknown) => {
-        value = undefined;
-        throw err;
-      });
-      return value;
-    };
-  };
-  const page = once(async () =>
+  const page = loadOnce(async () =>
     (await readFile(path.join(VIEWER_DIR, 'index.html'), 'utf8')).replace(
       '/*SETTINGS*/',
       // Inside a <script>: no "</script>" can close it early.
       `window.UNIMAL_MAP = ${JSON.stringify(settings).replace(/</g, '\\u003c')};`,
     ),
   );
-  const bundle = once(() =>
+  const bundle = loadOnce(() =>
     build({
       entryPoints: [path.join(VIEWER_DIR, 'app.ts')],
       bundle: true,
@@ -75,7 +65,7 @@ export function createViewerRoutes(deps: Deps) {
       logLevel: 'silent',
     }).then((r) => r.outputFiles[0]!.text),
   );
-  const styles = once(async () =>
+  const styles = loadOnce(async () =>
     [
       await readFile(path.join(packageDir('leaflet'), 'dist', 'leaflet.css'), 'utf8'),
       await readFile(path.join(VIEWER_DIR, 'viewer.css'), 'utf8'),
@@ -84,7 +74,7 @@ export function createViewerRoutes(deps: Deps) {
   const basemaps = new Map(
     BASEMAPS.map((name) => [
       name,
-      once(() => readFile(path.join(packageDir('world-atlas'), `${name}.json`))),
+      loadOnce(() => readFile(path.join(packageDir('world-atlas'), `${name}.json`))),
     ]),
   );
 

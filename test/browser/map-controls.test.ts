@@ -1,10 +1,5 @@
-import type { Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningNode } from '../../node.ts';
+import { describe, expect, it } from 'vitest';
 import { DEMO_ACCOUNT } from '../../server/demo-account.ts';
-import { launchBrowser } from '../helpers/browser.ts';
-import { httpApi } from '../helpers/http.ts';
-import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
 import {
   basemapShown,
   listEntryOf,
@@ -13,27 +8,14 @@ import {
   openViewer,
   screenshot,
   signIn,
+  useViewerNode,
   waitLive,
 } from './viewer-page.ts';
 
 // The viewer's controls as a person uses them: the account form (sign up, the development
 // demo account), the kind and time filters, and the layout on a phone-sized screen. The
 // node seeds the demo account, as `npm start` does in development.
-const cluster = useInProcessNodes({ DEMO_ACCOUNT: 'true' });
-let browser: Browser;
-let node: RunningNode;
-let base: string;
-let api: ReturnType<typeof httpApi>;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  node = await cluster.start('server,gateway,workers');
-  base = nodeUrl(node);
-  api = httpApi(base);
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const viewer = useViewerNode({ DEMO_ACCOUNT: 'true' });
 
 const summary = (page: Awaited<ReturnType<typeof openViewer>>['page']) =>
   page.textContent('#summary');
@@ -42,8 +24,8 @@ describe('the live map viewer’s controls', () => {
   it('creates an account from the page, says why one is refused, and names the demo account in development', {
     timeout: 90_000,
   }, async () => {
-    const taken = await api.signup();
-    const { page, errors } = await openViewer(browser, `${base}/map`);
+    const taken = await viewer.api.signup();
+    const { page, errors } = await openViewer(viewer.browser, `${viewer.base}/map`);
     // Development servers name their demo account; using it signs in to a map with sightings.
     expect(await page.textContent('#demo-hint')).toContain(DEMO_ACCOUNT.email);
     await page.click('#tab-signup');
@@ -82,21 +64,24 @@ describe('the live map viewer’s controls', () => {
   it('filters by kind and by time window, in the counts, the side list and the live markers', {
     timeout: 90_000,
   }, async () => {
-    const poster = await api.signup();
-    const watcher = await api.signup();
+    const poster = await viewer.api.signup();
+    const watcher = await viewer.api.signup();
     const at = (dLat: number) => ({ lat: 37.389 + dLat, lng: -5.984 });
-    const cat = await api.post(poster, { kind: 'stray', location: at(0) });
-    const dog = await api.post(poster, { kind: 'pet', location: at(0.002) });
-    const stork = await api.post(poster, { kind: 'wild', location: at(0.004) });
-    const oldFox = await api.post(poster, { kind: 'wild', location: at(0.006) });
-    for (const p of [cat, dog, stork, oldFox]) await onTheMap(node, p.id);
+    const cat = await viewer.api.post(poster, { kind: 'stray', location: at(0) });
+    const dog = await viewer.api.post(poster, { kind: 'pet', location: at(0.002) });
+    const stork = await viewer.api.post(poster, { kind: 'wild', location: at(0.004) });
+    const oldFox = await viewer.api.post(poster, { kind: 'wild', location: at(0.006) });
+    for (const p of [cat, dog, stork, oldFox]) await onTheMap(viewer.node, p.id);
     // Posted ten days ago, as far as every read is concerned.
     const tenDaysAgo = new Date(Date.now() - 10 * 86_400_000);
-    await node.deps.sql`update posts set created_at = ${tenDaysAgo} where id = ${oldFox.id}`;
-    await node.deps
+    await viewer.node.deps.sql`update posts set created_at = ${tenDaysAgo} where id = ${oldFox.id}`;
+    await viewer.node.deps
       .sql`update map_points set created_at = ${tenDaysAgo} where post_id = ${oldFox.id}`;
 
-    const { page, errors } = await openViewer(browser, `${base}/map#14/37.392/-5.984`);
+    const { page, errors } = await openViewer(
+      viewer.browser,
+      `${viewer.base}/map#14/37.392/-5.984`,
+    );
     await signIn(page, watcher);
     await expect.poll(() => summary(page), { timeout: 15_000 }).toMatch(/^4 sightings/);
 
@@ -111,8 +96,8 @@ describe('the live map viewer’s controls', () => {
     expect(await listEntryOf(page, stork.id).count()).toBe(1);
 
     // Live: a pet does not show while the filter says wildlife; a wild one does.
-    const pet = await api.post(poster, { kind: 'pet', location: at(0.001) });
-    const heron = await api.post(poster, {
+    const pet = await viewer.api.post(poster, { kind: 'pet', location: at(0.001) });
+    const heron = await viewer.api.post(poster, {
       kind: 'wild',
       species: 'grey heron',
       location: at(0.003),
@@ -125,7 +110,7 @@ describe('the live map viewer’s controls', () => {
 
     await page.selectOption('#filter-kind', '');
     await page.selectOption('#filter-when', 'week');
-    await onTheMap(node, pet.id);
+    await onTheMap(viewer.node, pet.id);
     await expect.poll(() => summary(page), { timeout: 15_000 }).toMatch(/^5 sightings/);
     await page.selectOption('#filter-when', 'all');
     await expect.poll(() => summary(page)).toMatch(/^6 sightings/);
@@ -136,15 +121,19 @@ describe('the live map viewer’s controls', () => {
   it('fits a phone-sized screen: nothing wider than it, filters and legend in view, the list as a sheet that opens', {
     timeout: 90_000,
   }, async () => {
-    const watcher = await api.signup();
-    const poster = await api.signup();
-    const post = await api.post(poster, {
+    const watcher = await viewer.api.signup();
+    const poster = await viewer.api.signup();
+    const post = await viewer.api.post(poster, {
       kind: 'stray',
       location: { lat: 38.7223, lng: -9.1393 },
     });
-    await onTheMap(node, post.id);
+    await onTheMap(viewer.node, post.id);
     const phone = { width: 390, height: 844 };
-    const { page, errors } = await openViewer(browser, `${base}/map#13/38.72/-9.14`, phone);
+    const { page, errors } = await openViewer(
+      viewer.browser,
+      `${viewer.base}/map#13/38.72/-9.14`,
+      phone,
+    );
     await screenshot(page, 'map-phone-signin');
     const form = await page.locator('#signin').boundingBox();
     expect(form!.x).toBeGreaterThanOrEqual(0);

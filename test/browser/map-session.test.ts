@@ -1,41 +1,24 @@
 import { mkdirSync } from 'node:fs';
-import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { RunningNode } from '../../node.ts';
-import { launchBrowser } from '../helpers/browser.ts';
+import type { Page } from 'playwright-core';
+import { expect, it } from 'vitest';
 import type { SignedUpUser } from '../helpers/builders.ts';
-import { httpApi } from '../helpers/http.ts';
-import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
+import { useViewerNode } from './viewer-page.ts';
 
 // The viewer's session across access-token expiries, with tokens that last 3 seconds: it
 // renews them before they run out, recovers a reload on an expired one, and falls back
 // to a visible sign-in form once the session is over.
-const cluster = useInProcessNodes({ ACCESS_TOKEN_TTL: '3s' });
-let browser: Browser;
-let node: RunningNode;
-let base: string;
-let api: ReturnType<typeof httpApi>;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  node = await cluster.start('server,gateway,workers');
-  base = nodeUrl(node);
-  api = httpApi(base);
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const viewer = useViewerNode({ ACCESS_TOKEN_TTL: '3s' });
 
 const LISBON = { lat: 38.72, lng: -9.14 };
 
 /** Sockets the gateway admitted so far, by outcome. */
 async function admitted(outcome: 'connected' | 'unauthorized') {
-  const metric = await node.deps.metrics.socketConnections.get();
+  const metric = await viewer.node.deps.metrics.socketConnections.get();
   return metric.values.find((v) => v.labels.outcome === outcome)?.value ?? 0;
 }
 
 async function openViewer() {
-  const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+  const page = await viewer.browser.newPage({ viewport: { width: 1000, height: 700 } });
   const errors: string[] = [];
   page.on('pageerror', (err) => errors.push(err.message));
   return { page, errors };
@@ -43,10 +26,10 @@ async function openViewer() {
 
 /** A watcher signed in to the viewer, and a second user who posts the sightings. */
 async function signedInViewer() {
-  const watcher = await api.signup();
-  const poster = await api.signup();
+  const watcher = await viewer.api.signup();
+  const poster = await viewer.api.signup();
   const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
+  await page.goto(`${viewer.base}/map`);
   await signIn(page, watcher);
   return { watcher, poster, page, errors };
 }
@@ -69,19 +52,19 @@ const storedToken = (page: Page, key = 'unimal.token') =>
 /** Waits until the server refuses this access token: it has expired. */
 async function waitExpired(token: string) {
   await expect
-    .poll(async () => (await api.call('GET', '/me', token)).status, { timeout: 10_000 })
+    .poll(async () => (await viewer.api.call('GET', '/me', token)).status, { timeout: 10_000 })
     .toBe(401);
 }
 
 /** Posts a located sighting as `user`, on a token refreshed for the occasion. */
 async function postSighting(user: SignedUpUser, body: string, offset: number) {
-  const res = await api.call('POST', '/auth/refresh', undefined, {
+  const res = await viewer.api.call('POST', '/auth/refresh', undefined, {
     refreshToken: user.refreshToken,
   });
   expect(res.status).toBe(200);
   user.accessToken = res.body.accessToken;
   user.refreshToken = res.body.refreshToken;
-  return api.post(user, {
+  return viewer.api.post(user, {
     kind: 'wild',
     body,
     location: { lat: LISBON.lat - 0.004 - offset / 1000, lng: LISBON.lng + 0.01 + offset / 1000 },
@@ -141,11 +124,11 @@ it('a reload on an expired access token recovers the map with the refresh token'
 
   // Away from the viewer (same origin, same tab: sessionStorage stays) until its access
   // token has expired, as after a sleep; then back to the map.
-  await page.goto(`${base}/healthz`);
+  await page.goto(`${viewer.base}/healthz`);
   const expired = (await storedToken(page))!;
   expect(expired).toBeTruthy();
   await waitExpired(expired);
-  await page.goto(`${base}/map`);
+  await page.goto(`${viewer.base}/map`);
   await waitLive(page);
   expect(await storedToken(page)).not.toBe(expired);
 
@@ -161,7 +144,7 @@ it('a handshake refused as unauthorized (a clock that believes the token is good
 }, async () => {
   const { poster, page, errors } = await signedInViewer();
 
-  await page.goto(`${base}/healthz`);
+  await page.goto(`${viewer.base}/healthz`);
   const expired = (await storedToken(page))!;
   await waitExpired(expired);
   // The viewer's own idea of the expiry is an hour away: only the gateway can tell.
@@ -172,7 +155,7 @@ it('a handshake refused as unauthorized (a clock that believes the token is good
     ),
   );
   const refusedBefore = await admitted('unauthorized');
-  await page.goto(`${base}/map`);
+  await page.goto(`${viewer.base}/map`);
   await waitLive(page);
   expect(await admitted('unauthorized')).toBeGreaterThan(refusedBefore);
   expect(await storedToken(page)).not.toBe(expired);
@@ -218,7 +201,9 @@ it('after a logout elsewhere the viewer shows the sign-in form on top, and signi
   // if it has rotated since, a spent token of the family ends the session as well).
   const refreshToken = await storedToken(page, 'unimal.refresh');
   expect(refreshToken).toBeTruthy();
-  expect((await api.call('POST', '/auth/logout', undefined, { refreshToken })).status).toBe(204);
+  expect((await viewer.api.call('POST', '/auth/logout', undefined, { refreshToken })).status).toBe(
+    204,
+  );
   await expectSignInOnTop(page);
   expect(await page.locator('#map').isVisible()).toBe(false);
   expect(await storedToken(page, 'unimal.refresh')).toBeNull();
@@ -234,18 +219,18 @@ it('after a logout elsewhere the viewer shows the sign-in form on top, and signi
 it('after the account is deleted the viewer shows the sign-in form on top, with no uncaught error', {
   timeout: 90_000,
 }, async () => {
-  const watcher = await api.signup();
+  const watcher = await viewer.api.signup();
   const { page, errors } = await openViewer();
-  await page.goto(`${base}/map`);
+  await page.goto(`${viewer.base}/map`);
   await signIn(page, watcher);
 
   // Deleted from another session of the same account.
-  const login = await api.call('POST', '/auth/login', undefined, {
+  const login = await viewer.api.call('POST', '/auth/login', undefined, {
     email: watcher.input.email,
     password: watcher.input.password,
   });
   expect(login.status).toBe(200);
-  const del = await api.call('DELETE', '/me', login.body.accessToken, {
+  const del = await viewer.api.call('DELETE', '/me', login.body.accessToken, {
     password: watcher.input.password,
   });
   expect(del.status).toBe(202);

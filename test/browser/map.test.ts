@@ -1,10 +1,5 @@
-import type { Browser } from 'playwright-core';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { RunningNode } from '../../node.ts';
-import { launchBrowser } from '../helpers/browser.ts';
-import { httpApi } from '../helpers/http.ts';
-import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
+import { describe, expect, it } from 'vitest';
 import {
   basemapShown,
   drawnCells,
@@ -15,26 +10,13 @@ import {
   screenshot,
   showView,
   signIn,
+  useViewerNode,
 } from './viewer-page.ts';
 
 // What a person sees on the live map. The default tile URL points at the public
 // OpenStreetMap servers, which this machine cannot reach: the geography must come from the
 // app itself. Screenshots land in .data/screenshots (look at them after changing the page).
-const cluster = useInProcessNodes();
-let browser: Browser;
-let node: RunningNode;
-let base: string;
-let api: ReturnType<typeof httpApi>;
-
-beforeAll(async () => {
-  browser = await launchBrowser();
-  node = await cluster.start('server,gateway,workers');
-  base = nodeUrl(node);
-  api = httpApi(base);
-});
-afterAll(async () => {
-  await browser?.close();
-});
+const viewer = useViewerNode();
 
 /** Share of the screenshot's pixels within a few levels of `rgb`. */
 async function shareOfColour(png: Buffer, rgb: [number, number, number]): Promise<number> {
@@ -53,20 +35,20 @@ describe('the live map viewer', () => {
   it('draws land and sea offline, a legend, and cells coloured and labelled by their counts', {
     timeout: 90_000,
   }, async () => {
-    const poster = await api.signup();
-    const watcher = await api.signup();
+    const poster = await viewer.api.signup();
+    const watcher = await viewer.api.signup();
     // Three sightings in one cell, one in another, around Lisbon's Baixa and Belém.
     const busy = { lat: 38.7105, lng: -9.1365 };
     const quiet = { lat: 38.6975, lng: -9.2065 };
     const posts = [
-      await api.post(poster, { kind: 'stray', location: busy }),
-      await api.post(poster, { kind: 'stray', location: { lat: 38.7106, lng: -9.1366 } }),
-      await api.post(poster, { kind: 'pet', location: { lat: 38.7104, lng: -9.1364 } }),
-      await api.post(poster, { kind: 'wild', location: quiet }),
+      await viewer.api.post(poster, { kind: 'stray', location: busy }),
+      await viewer.api.post(poster, { kind: 'stray', location: { lat: 38.7106, lng: -9.1366 } }),
+      await viewer.api.post(poster, { kind: 'pet', location: { lat: 38.7104, lng: -9.1364 } }),
+      await viewer.api.post(poster, { kind: 'wild', location: quiet }),
     ];
-    for (const p of posts) await onTheMap(node, p.id);
+    for (const p of posts) await onTheMap(viewer.node, p.id);
 
-    const { page, errors } = await openViewer(browser, `${base}/map#12/38.705/-9.17`);
+    const { page, errors } = await openViewer(viewer.browser, `${viewer.base}/map#12/38.705/-9.17`);
     await signIn(page, watcher);
     await expect.poll(() => drawnCells(page).then((c) => c.length), { timeout: 15_000 }).toBe(2);
     const cells = await drawnCells(page);
@@ -102,15 +84,15 @@ describe('the live map viewer', () => {
   it('shows a sighting posted over HTTP as a marker within a second, on top of the side list, and takes both away when it is deleted', {
     timeout: 90_000,
   }, async () => {
-    const poster = await api.signup({ displayName: 'Rita Fox' });
-    const watcher = await api.signup();
-    const { page, errors } = await openViewer(browser, `${base}/map#13/41.15/-8.61`);
+    const poster = await viewer.api.signup({ displayName: 'Rita Fox' });
+    const watcher = await viewer.api.signup();
+    const { page, errors } = await openViewer(viewer.browser, `${viewer.base}/map#13/41.15/-8.61`);
     await signIn(page, watcher);
 
     const marker = markerOf(page, 'pending');
     expect(await marker.count()).toBe(0);
     const started = performance.now();
-    const post = await api.post(poster, {
+    const post = await viewer.api.post(poster, {
       kind: 'wild',
       species: 'red fox',
       body: 'Fox on the tram tracks',
@@ -138,7 +120,9 @@ describe('the live map viewer', () => {
     expect(await popup.textContent()).toMatch(/red fox.*Fox on the tram tracks.*by Rita Fox/);
     await screenshot(page, 'map-live-sighting');
 
-    expect((await api.call('DELETE', `/posts/${post.id}`, poster.accessToken)).status).toBe(204);
+    expect((await viewer.api.call('DELETE', `/posts/${post.id}`, poster.accessToken)).status).toBe(
+      204,
+    );
     await expect.poll(() => markerOf(page, post.id).count(), { timeout: 15_000 }).toBe(0);
     await expect.poll(() => listEntryOf(page, post.id).count()).toBe(0);
     expect(await page.isVisible('#side-empty')).toBe(true);
@@ -149,24 +133,27 @@ describe('the live map viewer', () => {
   it('shows each sighting as a marker at street zoom, obscured ones at their area and marked as such', {
     timeout: 90_000,
   }, async () => {
-    const poster = await api.signup({ displayName: 'Ines Heron' });
-    const watcher = await api.signup();
-    const open = await api.post(poster, {
+    const poster = await viewer.api.signup({ displayName: 'Ines Heron' });
+    const watcher = await viewer.api.signup();
+    const open = await viewer.api.post(poster, {
       kind: 'pet',
       species: 'border collie',
       location: { lat: 40.4168, lng: -3.7038 },
     });
-    const hidden = await api.post(poster, {
+    const hidden = await viewer.api.post(poster, {
       kind: 'stray',
       species: 'tabby cat',
       geoprivacy: 'obscured',
       location: { lat: 40.4172, lng: -3.7034 },
     });
-    const seenByOthers = await api.call('GET', `/posts/${hidden.id}`, watcher.accessToken);
+    const seenByOthers = await viewer.api.call('GET', `/posts/${hidden.id}`, watcher.accessToken);
     const coarse = seenByOthers.body.location as { lat: number; lng: number };
-    for (const p of [open, hidden]) await onTheMap(node, p.id);
+    for (const p of [open, hidden]) await onTheMap(viewer.node, p.id);
 
-    const { page, errors } = await openViewer(browser, `${base}/map#16/40.4168/-3.7038`);
+    const { page, errors } = await openViewer(
+      viewer.browser,
+      `${viewer.base}/map#16/40.4168/-3.7038`,
+    );
     await signIn(page, watcher);
     await markerOf(page, open.id).waitFor({ timeout: 15_000 });
     expect(await markerOf(page, open.id).getAttribute('data-obscured')).toBe('false');

@@ -1,8 +1,11 @@
 import { mkdirSync } from 'node:fs';
 import type { Browser, Page } from 'playwright-core';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { RunningNode } from '../../node.ts';
+import { launchBrowser } from '../helpers/browser.ts';
 import type { SignedUpUser } from '../helpers/builders.ts';
+import { type HttpApi, httpApi } from '../helpers/http.ts';
+import { nodeUrl, useInProcessNodes } from '../helpers/realtime.ts';
 
 /** Where the browser tests leave their screenshots (never committed: .data is ignored). */
 export const SCREENSHOTS = '.data/screenshots';
@@ -72,4 +75,40 @@ export async function basemapShown(page: Page, detail: string): Promise<void> {
   await expect
     .poll(() => page.locator('#map').getAttribute('data-basemap'), { timeout: 20_000 })
     .toBe(detail);
+}
+
+/**
+ * One all-roles node for a file of viewer tests, and a Chromium: started before the
+ * file's tests, closed after them.
+ */
+export function useViewerNode(env: Record<string, string> = {}) {
+  const cluster = useInProcessNodes(env);
+  let started: { browser: Browser; node: RunningNode; base: string; api: HttpApi } | undefined;
+  beforeAll(async () => {
+    const browser = await launchBrowser();
+    const node = await cluster.start('server,gateway,workers');
+    const base = nodeUrl(node);
+    started = { browser, node, base, api: httpApi(base) };
+  });
+  afterAll(async () => {
+    await started?.browser.close();
+  });
+  const ready = () => {
+    if (!started) throw new Error('useViewerNode(): used before its beforeAll ran');
+    return started;
+  };
+  return {
+    get browser() {
+      return ready().browser;
+    },
+    get node() {
+      return ready().node;
+    },
+    get base() {
+      return ready().base;
+    },
+    get api() {
+      return ready().api;
+    },
+  };
 }
