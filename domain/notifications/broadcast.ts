@@ -1,5 +1,5 @@
 import { broadcastRoom, userRoom } from '../../contract/index.ts';
-import type { Sql } from '../../core/db.ts';
+import type { Sql, TxSql } from '../../core/db.ts';
 import type { Deps } from '../../core/deps.ts';
 
 /**
@@ -77,27 +77,29 @@ export async function broadcastAuthorsFollowedBy(sql: Sql, userId: string): Prom
 }
 
 /** Whether the author has ever broadcast (a new follower's sockets then join the room). */
-export async function isBroadcastAuthor(sql: Sql, authorId: string): Promise<boolean> {
+export async function isBroadcastAuthor(sql: Sql | TxSql, authorId: string): Promise<boolean> {
   const rows = await sql`select 1 from broadcast_authors where author_id = ${authorId}`;
   return rows.length > 0;
 }
 
 /**
- * After a follow or an unfollow commits: the follower's sockets join or leave the author's
- * room if the author broadcasts (one publish through the adapter, to every gateway node).
- * A socket connecting meanwhile reads its rooms after joining its user's room, so it
- * misses neither this nor that read.
+ * A follow or an unfollow: the follower's sockets join or leave the author's room if the
+ * author broadcasts (one publish through the adapter, to every gateway node); says whether
+ * it did. Called inside the edge's transaction, under its lock on the author's row (see
+ * server/routes/social.ts). A socket connecting meanwhile reads its rooms after joining
+ * its user's room, so it misses neither this nor that read.
  */
 export async function followBroadcastRoom(
-  deps: Pick<Deps, 'sql' | 'emitter'>,
+  deps: { sql: Sql | TxSql; emitter: Deps['emitter'] },
   followerId: string,
   authorId: string,
   action: 'join' | 'leave',
-): Promise<void> {
-  if (!(await isBroadcastAuthor(deps.sql, authorId))) return;
+): Promise<boolean> {
+  if (!(await isBroadcastAuthor(deps.sql, authorId))) return false;
   const sockets = deps.emitter.in(userRoom(followerId));
   if (action === 'join') sockets.socketsJoin(broadcastRoom(authorId));
   else sockets.socketsLeave(broadcastRoom(authorId));
+  return true;
 }
 
 /**

@@ -75,21 +75,30 @@ export function createSocialRoutes(deps: Deps) {
     const me = c.get('auth').userId;
     const target = requireId(c.req.valid('param').id, 'user');
     if (target === me) throw new AppError('validation_failed', 'you cannot follow yourself');
-    await sql.begin(async (tx) => {
-      const result = await follow(tx, me, target);
-      if (!result.found) throw notFound('user');
-      if (result.createdAt) {
-        await recordEvent(tx, {
-          type: 'follow.created',
-          followerId: me,
-          followeeId: target,
-          createdAt: result.createdAt.toISOString(),
-        });
-      }
-    });
+    // The room changes inside the transaction, under the lock follow() holds on the
+    // author's row: no broadcast post of theirs commits, and so none is pushed, before the
+    // follower's sockets are in the room. Undone if the transaction fails after it.
+    let joined = false;
+    try {
+      await sql.begin(async (tx) => {
+        const result = await follow(tx, me, target);
+        if (!result.found) throw notFound('user');
+        if (result.createdAt) {
+          await recordEvent(tx, {
+            type: 'follow.created',
+            followerId: me,
+            followeeId: target,
+            createdAt: result.createdAt.toISOString(),
+          });
+        }
+        joined = await followBroadcastRoom({ sql: tx, emitter: deps.emitter }, me, target, 'join');
+      });
+    } catch (err) {
+      if (joined) await followBroadcastRoom(deps, me, target, 'leave');
+      throw err;
+    }
     // Both counts moved: my following, their followers.
     await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
-    await followBroadcastRoom(deps, me, target, 'join');
     return c.body(null, 204);
   });
 
@@ -97,10 +106,20 @@ export function createSocialRoutes(deps: Deps) {
     const me = c.get('auth').userId;
     const target = requireId(c.req.valid('param').id, 'user');
     if (target !== me) {
-      const result = await sql.begin((tx) => unfollow(tx, me, target));
+      // As for a follow: out of the room before any later post of the author can commit.
+      let left = false;
+      const result = await sql
+        .begin(async (tx) => {
+          const removed = await unfollow(tx, me, target);
+          left = await followBroadcastRoom({ sql: tx, emitter: deps.emitter }, me, target, 'leave');
+          return removed;
+        })
+        .catch(async (err: unknown) => {
+          if (left) await followBroadcastRoom(deps, me, target, 'join');
+          throw err;
+        });
       await deps.cache.invalidate([cacheScopes.user(me), cacheScopes.user(target)]);
       if (!result.found) throw notFound('user');
-      await followBroadcastRoom(deps, me, target, 'leave');
     }
     return c.body(null, 204);
   });
