@@ -13,8 +13,6 @@
 // a post by the author with --followers followers, and rows written per post.
 // BENCHMARKS.md says what each part measures.
 import { type Notification, userRoom } from '../contract/index.ts';
-import { createEmitter } from '../core/emitter.ts';
-import { createLogger } from '../core/logger.ts';
 import { broadcastPart } from './fanout-broadcast.ts';
 import { measureInboxReads, seedInboxReaders } from './fanout-inbox-reads.ts';
 import {
@@ -25,7 +23,7 @@ import {
   settledWrites,
   writesBetween,
 } from './fanout-pipeline.ts';
-import { args, type BenchRun, log, ms, quantile, runBench } from './harness.ts';
+import { args, type BenchRun, benchEmitter, log, ms, quantile, runBench } from './harness.ts';
 import { connectFollowers } from './online-followers.ts';
 
 const POSTS = Number(args.get('posts') ?? 500);
@@ -160,12 +158,7 @@ async function main(run: BenchRun) {
   const online = await connectFollowers(run, gatewayUrls, onlineIds);
   log(`\n${online.size} sockets connected across 2 gateway nodes in ${seconds(t)}`);
 
-  const redis = run.redis();
-  const emitter = createEmitter(
-    redis,
-    run.redisPrefix,
-    createLogger({ logLevel: 'silent', env: 'test' }),
-  );
+  const { redis, emitter } = benchEmitter(run);
   const rooms = onlineIds.map(userRoom);
   const fanoutTimes: number[] = [];
   const bareTimes: number[] = [];

@@ -2,8 +2,6 @@
 // authors on (workers with FANOUT_BROADCAST_THRESHOLD=--threshold). How fast the followers
 // online hear of a post, and how many rows a post writes, whatever its audience.
 import { type Notification, userRoom } from '../contract/index.ts';
-import { createEmitter } from '../core/emitter.ts';
-import { createLogger } from '../core/logger.ts';
 import {
   describeWrites,
   drained,
@@ -13,7 +11,7 @@ import {
   settledWrites,
   writesBetween,
 } from './fanout-pipeline.ts';
-import { type BenchRun, log, ms } from './harness.ts';
+import { type BenchRun, benchEmitter, log, ms } from './harness.ts';
 import { connectFollowers } from './online-followers.ts';
 
 export interface BroadcastSetup {
@@ -86,12 +84,7 @@ export async function broadcastPart(run: BenchRun, setup: BroadcastSetup) {
     );
   }
 
-  const redis = run.redis();
-  const emitter = createEmitter(
-    redis,
-    run.redisPrefix,
-    createLogger({ logLevel: 'silent', env: 'test' }),
-  );
+  const { redis, emitter } = benchEmitter(run);
   const rooms = onlineIds.map(userRoom);
   // A room of the benchmark's own holding exactly the online followers' sockets: one
   // publish reaching them all, the least a push to them can cost through the adapter.

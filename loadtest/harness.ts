@@ -8,6 +8,8 @@ import { Redis } from 'ioredis';
 import postgres from 'postgres';
 import type { Socket } from 'socket.io-client';
 import { quoteIdent } from '../core/db.ts';
+import { createEmitter } from '../core/emitter.ts';
+import { createLogger } from '../core/logger.ts';
 import { migrate } from '../core/migrate.ts';
 import { signAccessToken } from '../domain/auth/tokens.ts';
 import { baseTestEnv, databaseUrl, REDIS_URL } from '../test/helpers/env.ts';
@@ -202,4 +204,14 @@ export async function runBench(name: string, body: (run: BenchRun) => Promise<vo
   } finally {
     await run.cleanup();
   }
+}
+
+/**
+ * A socket emitter onto the run's stack (its Redis prefix), pushing the way the workers do;
+ * its Redis client is one of the run's, closed when the run ends.
+ */
+export function benchEmitter(run: BenchRun) {
+  const redis = run.redis();
+  const logger = createLogger({ logLevel: 'silent', env: 'test' });
+  return { redis, emitter: createEmitter(redis, run.redisPrefix, logger) };
 }
